@@ -1,0 +1,76 @@
+"""How the CLI speaks: rich tables for people, stable JSON for programs, one error format."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from habmon.problems import HabmonError, InvalidDocument, Report
+
+console = Console()
+err_console = Console(stderr=True)
+
+EXIT_ERROR = 1
+EXIT_INVALID = 2
+
+
+def emit_json(data: Any) -> None:
+    """JSON on stdout: UTF-8 (Chinese stays readable), 2-space indent, keys in schema order."""
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def report_table(report: Report, title: str) -> Table:
+    table = Table(title=title, show_lines=False)
+    for column in ("severity", "type", "where", "expected", "found", "hint"):
+        table.add_column(column, overflow="fold")
+    for p in report:
+        style = "red" if p.severity == "error" else "yellow"
+        table.add_row(f"[{style}]{p.severity}[/]", p.type, p.location, p.expected, p.found, p.hint or "")
+    return table
+
+
+@contextmanager
+def handled(json_output: bool = False) -> Iterator[None]:
+    """Turn habmon errors into a clear message (or JSON) and a non-zero exit code."""
+    try:
+        yield
+    except InvalidDocument as exc:
+        if json_output:
+            emit_json({"error": {"type": "invalid-document", "source": exc.source, **exc.report.to_dict()}})
+        else:
+            err_console.print(report_table(exc.report, f"{exc.source}: {len(exc.report.errors)} error(s)"))
+        raise typer.Exit(EXIT_INVALID) from exc
+    except HabmonError as exc:
+        if json_output:
+            emit_json(
+                {
+                    "error": {
+                        "type": type(exc).__name__,
+                        "message": str(exc),
+                        "expected": exc.expected,
+                        "found": exc.found,
+                        "hint": exc.hint,
+                    }
+                }
+            )
+        else:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(EXIT_ERROR) from exc
+
+
+def table(title: str, columns: list[str], rows: list[list[Any]], caption: str | None = None) -> Table:
+    result = Table(title=title, caption=caption)
+    for column in columns:
+        result.add_column(column, overflow="fold")
+    for row in rows:
+        result.add_row(*("" if v is None else str(v) for v in row))
+    return result
+
+
+Render = Callable[[], None]

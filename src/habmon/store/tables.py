@@ -1,0 +1,216 @@
+"""Database tables (SQLAlchemy Core). The schema itself is created by Alembic migrations
+in ``habmon/store/migrations``; a test checks that the two agree.
+
+Append-only by design: ``observation`` and ``audit_event`` rows are never updated or
+deleted (database triggers refuse it); a new value is a new revision.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+plan_version = Table(
+    "plan_version",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("plan_id", String(100), nullable=False),
+    Column("version", String(100), nullable=False),
+    Column("content_sha256", String(64), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("document", JSON, nullable=False),
+    Column("loaded_at", DateTime(timezone=True), nullable=False),
+    Column("loaded_by", String(200), nullable=False),
+    UniqueConstraint("plan_id", "content_sha256"),
+)
+
+plan_element = Table(
+    "plan_element",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("plan_version_id", ForeignKey("plan_version.id"), nullable=False),
+    Column("element_id", String(50), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("level", String(20)),
+    Column("parent_id", String(50)),
+    Column("name_zh", Text, nullable=False),
+    Column("name_en", Text, nullable=False),
+    Column("paragraphs", JSON, nullable=False),
+    UniqueConstraint("plan_version_id", "element_id"),
+)
+
+registry_version = Table(
+    "registry_version",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("plan_version_id", ForeignKey("plan_version.id"), nullable=False),
+    Column("content_sha256", String(64), nullable=False),
+    Column("loaded_at", DateTime(timezone=True), nullable=False),
+    Column("loaded_by", String(200), nullable=False),
+    UniqueConstraint("plan_version_id", "content_sha256"),
+)
+
+indicator = Table(
+    "indicator",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("registry_version_id", ForeignKey("registry_version.id"), nullable=False),
+    Column("code", String(40), nullable=False),
+    Column("level", String(20), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("unit", String(40), nullable=False),
+    Column("name_zh", Text, nullable=False),
+    Column("name_en", Text, nullable=False),
+    Column("document", JSON, nullable=False),
+    UniqueConstraint("registry_version_id", "code"),
+)
+
+geography_version = Table(
+    "geography_version",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", String(100), nullable=False),
+    Column("as_of", Date, nullable=False),
+    Column("content_sha256", String(64), nullable=False, unique=True),
+    Column("loaded_at", DateTime(timezone=True), nullable=False),
+)
+
+geo_unit = Table(
+    "geo_unit",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("geography_version_id", ForeignKey("geography_version.id"), nullable=False),
+    Column("code", String(40), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("names", JSON, nullable=False),
+    Column("m49", String(10)),
+    Column("iso2", String(2)),
+    Column("iso3", String(3)),
+    Column("latitude", Float),
+    Column("longitude", Float),
+    Column("population", Float),
+    Column("valid_from", Date),
+    Column("valid_to", Date),
+    Column("note", Text),
+    UniqueConstraint("geography_version_id", "code"),
+)
+
+geo_membership = Table(
+    "geo_membership",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("geography_version_id", ForeignKey("geography_version.id"), nullable=False),
+    Column("parent_code", String(40), nullable=False),
+    Column("child_code", String(40), nullable=False),
+    Column("hierarchy", String(20), nullable=False),
+    Column("valid_from", Date),
+    Column("valid_to", Date),
+    Index("ix_geo_membership_child", "geography_version_id", "child_code"),
+)
+
+geo_alias = Table(
+    "geo_alias",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("geography_version_id", ForeignKey("geography_version.id"), nullable=False),
+    Column("scheme", String(20), nullable=False),
+    Column("value", String(60), nullable=False),
+    Column("code", String(40), nullable=False),
+)
+
+engagement_list = Table(
+    "engagement_list",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("illustrative", Boolean, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("content_sha256", String(64), nullable=False, unique=True),
+    Column("loaded_at", DateTime(timezone=True), nullable=False),
+    Column("loaded_by", String(200), nullable=False),
+)
+
+engagement = Table(
+    "engagement",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("engagement_list_id", ForeignKey("engagement_list.id"), nullable=False),
+    Column("geo_code", String(40), nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date),
+    Column("note", Text),
+)
+
+batch = Table(
+    "batch",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(20), nullable=False),  # shipped | submission
+    Column("name", String(200), nullable=False),
+    Column("source_file", Text),
+    Column("content_sha256", String(64)),
+    Column("actor", String(200), nullable=False),
+    Column("organization", String(200)),
+    Column("loaded_at", DateTime(timezone=True), nullable=False),
+    Column("note", Text),
+)
+
+observation = Table(
+    "observation",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("batch_id", ForeignKey("batch.id"), nullable=False),
+    Column("series", String(40), nullable=False),
+    Column("geo_code", String(40), nullable=False),
+    Column("period", Integer, nullable=False),
+    Column("disaggregation_key", String(300), nullable=False),
+    Column("disaggregation", JSON, nullable=False),
+    Column("value", Float, nullable=False),
+    Column("numerator", Float),
+    Column("denominator", Float),
+    Column("unit", String(40), nullable=False),
+    Column("nature", String(4), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("note", Text),
+    Column("revision", Integer, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("series", "geo_code", "period", "disaggregation_key", "revision", name="uq_observation_key"),
+    Index("ix_observation_batch", "batch_id"),
+)
+
+audit_event = Table(
+    "audit_event",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(60), nullable=False),
+    Column("object_type", String(40), nullable=False),
+    Column("object_id", String(200), nullable=False),
+    Column("details", JSON, nullable=False),
+)
+
+APPEND_ONLY_TABLES = ("observation", "audit_event")
