@@ -81,6 +81,19 @@ def _problem_from_pydantic(error: Mapping[str, Any], file: str | None) -> Proble
     return Problem(problem_type, expected=expected, found=found_text, file=file, path=path)
 
 
+def _without_echoes(errors: list[Any]) -> list[Any]:
+    """Drop the 'too short' error pydantic adds to a sequence whose items already failed."""
+    locs = [tuple(e["loc"]) for e in errors]
+    return [
+        e
+        for e in errors
+        if not (
+            e["type"] == "too_short"
+            and any(len(o) > len(e["loc"]) and o[: len(e["loc"])] == tuple(e["loc"]) for o in locs)
+        )
+    ]
+
+
 def _short(value: Any, limit: int = 80) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -100,7 +113,7 @@ def validate_document(
     try:
         document = model.model_validate(data)
     except ValidationError as exc:
-        return None, [_problem_from_pydantic(e, file) for e in exc.errors()]
+        return None, [_problem_from_pydantic(e, file) for e in _without_echoes(exc.errors())]
     problems: list[Problem] = []
     for check in checks:
         problems.extend(check(document))

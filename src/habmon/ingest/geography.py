@@ -46,6 +46,7 @@ GROUP_NAMES = {
     "722": {"en": "Small Island Developing States (SIDS)", "zh": "小岛屿发展中国家"},
 }
 CITY_FILES = "unsd_sdg_cities"
+NO_CITY = "nociti"  # the SDG city datasets' id for a national value (no city)
 
 
 def m49(code: str | int) -> str:
@@ -355,7 +356,8 @@ def _sdg_city_ids(sources: Path) -> set[tuple[str, str]]:
     ids: set[tuple[str, str]] = set()
     for path in sorted((sources / CITY_FILES).glob("ddf--datapoints--*.csv")):
         for _, row in read_csv_rows(path):
-            ids.add((row["cities"], m49(row["geo_area"])))
+            if row["cities"] != NO_CITY:
+                ids.add((row["cities"], m49(row["geo_area"])))
     return ids
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from habmon.geo.model import Geography
 from habmon.ingest.files import data_dir, read_csv_rows, read_yaml
-from habmon.ingest.geography import m49
+from habmon.ingest.geography import NO_CITY, m49
 from habmon.observation import Nature, Observation
 from habmon.problems import NotFound, Problem, Report
 
@@ -82,6 +82,7 @@ def read_wup_population(sources: Path, geography: Geography) -> tuple[list[Obser
     rural_col = "Rural population 1950-2050 (UN World Urbanization Prospects 2018)"
     out: list[Observation] = []
     reported: set[str] = set()
+    claimed: dict[str, str] = {}
     for line, row in read_csv_rows(path):
         entity = row["Entity"]
         code = m49(aliases[entity]) if entity in aliases else by_name.get(entity)
@@ -94,6 +95,20 @@ def read_wup_population(sources: Path, geography: Geography) -> tuple[list[Obser
                         "unmatched-entity",
                         expected="a unit of the SDG geography",
                         found=f"{entity} ({reason}; all its rows skipped)",
+                        file=WUP_POPULATION_FILE,
+                        row=line,
+                        column="Entity",
+                    )
+                )
+            continue
+        if claimed.setdefault(code, entity) != entity:
+            if entity not in reported:
+                reported.add(entity)
+                problems.append(
+                    Problem(
+                        "inconsistent",
+                        expected=f"one source entity per unit ({code} is already {claimed[code]!r})",
+                        found=f"{entity} (all its rows skipped)",
                         file=WUP_POPULATION_FILE,
                         row=line,
                         column="Entity",
@@ -170,7 +185,9 @@ def read_sdg_cities(sources: Path, geography: Geography) -> tuple[list[Observati
         indicator, series = CITY_SERIES[concept]
         name = f"{CITY_DIR}/{path.name}"
         for line, row in read_csv_rows(path):
-            if row["cities"] not in geography.units:
+            national = row["cities"] == NO_CITY
+            geo = m49(row["geo_area"]) if national else row["cities"]
+            if geo not in geography.units:
                 problems.append(
                     Problem(
                         "unmatched-entity",
@@ -201,12 +218,13 @@ def read_sdg_cities(sources: Path, geography: Geography) -> tuple[list[Observati
             out.append(
                 Observation(
                     indicator,
-                    row["cities"],
+                    geo,
                     int(row["year"]),
                     value,
                     row["units"],
                     nature,
                     SOURCE_SDG_CITIES.format(series=series),
+                    note="national value (city id 'nociti' in the source)" if national else None,
                 )
             )
     return out, problems

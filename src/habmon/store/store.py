@@ -125,6 +125,7 @@ class Store:
             ) from exc
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._ready = False
 
     @property
     def dialect(self) -> str:
@@ -146,8 +147,23 @@ class Store:
             with self.engine.begin() as connection:
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
+            self._ready = True
         except OperationalError as exc:
             raise StoreError(f"cannot open the database {self.display_url()}", found=str(exc.orig)) from exc
+
+    def require_schema(self) -> None:
+        """Raise a clear error when the database has no habmon schema yet."""
+        if self._ready:
+            return
+        try:
+            revision = self.schema_revision()
+        except OperationalError as exc:
+            raise StoreError(f"cannot open the database {self.display_url()}", found=str(exc.orig)) from exc
+        if revision is None:
+            raise StoreError(
+                f"the database {self.display_url()} has no habmon data yet", hint="run `habmon init` or `habmon demo`"
+            )
+        self._ready = True
 
     def schema_revision(self) -> str | None:
         from alembic.runtime.migration import MigrationContext
@@ -186,6 +202,7 @@ class Store:
         )
 
     def audit_events(self, object_type: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        self.require_schema()
         query = select(t.audit_event).order_by(t.audit_event.c.id.desc()).limit(limit)
         if object_type:
             query = query.where(t.audit_event.c.object_type == object_type)
@@ -204,7 +221,8 @@ class Store:
             ).scalar_one_or_none()
             if existing is not None:
                 return existing, False
-            version_id = conn.execute(
+            version_id = _insert(
+                conn,
                 insert(t.plan_version).values(
                     plan_id=plan.plan.id,
                     version=plan.plan.version,
@@ -213,8 +231,8 @@ class Store:
                     document=plan.model_dump(mode="json"),
                     loaded_at=_now(),
                     loaded_by=actor,
-                )
-            ).inserted_primary_key[0]
+                ),
+            )
             conn.execute(insert(t.plan_element), [dict(row, plan_version_id=version_id) for row in _elements(plan)])
             self.audit(
                 conn,
@@ -224,9 +242,10 @@ class Store:
                 str(version_id),
                 {"plan": plan.plan.id, "version": plan.plan.version, "sha256": sha256, "source": source},
             )
-            return int(version_id), True
+            return version_id, True
 
     def plan_versions(self) -> list[dict[str, Any]]:
+        self.require_schema()
         cols = t.plan_version.c
         with self.engine.connect() as conn:
             rows = conn.execute(
@@ -237,6 +256,7 @@ class Store:
             return [dict(r._mapping) for r in rows]
 
     def plan_document(self, version_id: int | None = None) -> dict[str, Any]:
+        self.require_schema()
         cols = t.plan_version.c
         query = select(cols.document).order_by(cols.id.desc()).limit(1)
         if version_id is not None:
@@ -260,11 +280,12 @@ class Store:
             ).scalar_one_or_none()
             if existing is not None:
                 return existing, False
-            version_id = conn.execute(
+            version_id = _insert(
+                conn,
                 insert(t.registry_version).values(
                     plan_version_id=plan_version_id, content_sha256=sha256, loaded_at=_now(), loaded_by=actor
-                )
-            ).inserted_primary_key[0]
+                ),
+            )
             conn.execute(
                 insert(t.indicator),
                 [
@@ -289,9 +310,10 @@ class Store:
                 str(version_id),
                 {"indicators": len(registry.indicators), "sha256": sha256},
             )
-            return int(version_id), True
+            return version_id, True
 
     def indicator_count(self) -> int:
+        self.require_schema()
         with self.engine.connect() as conn:
             latest = select(func.max(t.registry_version.c.id)).scalar_subquery()
             return int(
@@ -309,11 +331,12 @@ class Store:
             ).scalar_one_or_none()
             if existing is not None:
                 return existing, False
-            vid = conn.execute(
+            vid = _insert(
+                conn,
                 insert(t.geography_version).values(
                     version=geography.version, as_of=geography.as_of, content_sha256=sha256, loaded_at=_now()
-                )
-            ).inserted_primary_key[0]
+                ),
+            )
             conn.execute(
                 insert(t.geo_unit),
                 [
@@ -364,10 +387,11 @@ class Store:
                 str(vid),
                 {"version": geography.version, "units": len(geography.units), "sha256": sha256},
             )
-            return int(vid), True
+            return vid, True
 
     def geography(self) -> Geography:
         """The newest stored geography, rebuilt as a domain object."""
+        self.require_schema()
         with self.engine.connect() as conn:
             row = conn.execute(select(t.geography_version).order_by(t.geography_version.c.id.desc()).limit(1)).first()
             if row is None:
@@ -415,7 +439,8 @@ class Store:
             ).scalar_one_or_none()
             if existing is not None:
                 return existing, False
-            lid = conn.execute(
+            lid = _insert(
+                conn,
                 insert(t.engagement_list).values(
                     name=name,
                     illustrative=illustrative,
@@ -423,8 +448,8 @@ class Store:
                     content_sha256=sha256,
                     loaded_at=_now(),
                     loaded_by=actor,
-                )
-            ).inserted_primary_key[0]
+                ),
+            )
             if rows:
                 conn.execute(
                     insert(t.engagement),
@@ -447,10 +472,11 @@ class Store:
                 str(lid),
                 {"name": name, "places": len(rows), "illustrative": illustrative},
             )
-            return int(lid), True
+            return lid, True
 
     def engagements(self) -> tuple[list[Engagement], dict[str, Any] | None]:
         """The newest engagement list: its rows and its header (name, illustrative, source)."""
+        self.require_schema()
         with self.engine.connect() as conn:
             head = conn.execute(select(t.engagement_list).order_by(t.engagement_list.c.id.desc()).limit(1)).first()
             if head is None:
@@ -507,7 +533,8 @@ class Store:
                 rows.append(_observation_row(obs, revision, now))
             if not rows:
                 return RevisionSummary(None, 0, 0, unchanged)
-            batch_id = conn.execute(
+            batch_id = _insert(
+                conn,
                 insert(t.batch).values(
                     kind=kind,
                     name=name,
@@ -517,8 +544,8 @@ class Store:
                     organization=organization,
                     loaded_at=now,
                     note=note,
-                )
-            ).inserted_primary_key[0]
+                ),
+            )
             for row in rows:
                 row["batch_id"] = batch_id
             for start in range(0, len(rows), 20_000):
@@ -531,7 +558,7 @@ class Store:
                 str(batch_id),
                 {"name": name, "new": new, "revised": revised, "unchanged": unchanged, "file": source_file},
             )
-            return RevisionSummary(int(batch_id), new, revised, unchanged)
+            return RevisionSummary(batch_id, new, revised, unchanged)
 
     def _current_for(self, conn: Connection, items: list[Observation]) -> dict[ObservationKey, tuple[Observation, int]]:
         series = sorted({o.series for o in items})
@@ -558,6 +585,7 @@ class Store:
 
     def series(self, series: str, geo: str, *, history: bool = False) -> list[StoredObservation]:
         """Observations of one series for one place, newest revision only unless ``history``."""
+        self.require_schema()
         o = t.observation.c
         query = (
             select(t.observation, t.batch.c.name.label("batch_name"), t.batch.c.source_file, t.batch.c.actor)
@@ -581,6 +609,7 @@ class Store:
         return list(newest.values())
 
     def observation_count(self, *, current_only: bool = True) -> int:
+        self.require_schema()
         o = t.observation.c
         with self.engine.connect() as conn:
             if not current_only:
@@ -589,6 +618,7 @@ class Store:
             return int(conn.execute(select(func.count()).select_from(keys)).scalar_one())
 
     def series_summary(self) -> list[dict[str, Any]]:
+        self.require_schema()
         o = t.observation.c
         query = (
             select(
@@ -603,6 +633,13 @@ class Store:
         )
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def _insert(conn: Connection, statement: Any) -> int:
+    key = conn.execute(statement).inserted_primary_key
+    if key is None:  # pragma: no cover - every habmon table has an integer primary key
+        raise StoreError("the database did not return the new row's id")
+    return int(key[0])
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Set up and run everything CI runs: lint, types, and the whole test suite on SQLite and
+# PostgreSQL (a real server the tests start themselves). Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-system-deps.sh
+scripts/setup.sh dev
+.venv/bin/ruff check src tests
+.venv/bin/ruff format --check src tests
+.venv/bin/mypy
+.venv/bin/pytest "$@"
