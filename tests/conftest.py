@@ -68,4 +68,3 @@ def demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     m.load_shipped()
     yield m
     m.store.dispose()
-

@@ -79,9 +79,25 @@ def test_plan_diff_between_two_files(demo: Monitor, tmp_path: Path) -> None:
 def test_indicators_list_json_has_every_field(demo: Monitor) -> None:
     items = run_json(demo, "indicators", "list")
     assert isinstance(items, list) and len(items) >= 30
-    fields = {"code", "status", "name", "definition", "level", "measures", "unit", "direction", "disaggregations",
-              "references", "baseline", "targets", "data_sources", "means_of_verification", "collection",
-              "appraisal", "aggregation"}
+    fields = {
+        "code",
+        "status",
+        "name",
+        "definition",
+        "level",
+        "measures",
+        "unit",
+        "direction",
+        "disaggregations",
+        "references",
+        "baseline",
+        "targets",
+        "data_sources",
+        "means_of_verification",
+        "collection",
+        "appraisal",
+        "aggregation",
+    }
     for item in items:
         assert fields <= set(item), item["code"]
 
@@ -143,10 +159,12 @@ def test_audit_list_shows_the_loads(demo: Monitor) -> None:
 def test_engagement_list_import_and_errors(store_url: str, tmp_path: Path) -> None:
     assert runner.invoke(app, ["--database", store_url, "init"]).exit_code == 0
     good = tmp_path / "places.csv"
-    good.write_text("place,start,end,note\nKEN,2020-01-01,,country office\nBRA,2019-05-01,2023-12-31,\n",
-                    encoding="utf-8")
-    result = runner.invoke(app, ["--database", store_url, "geo", "engagements", "--import", str(good),
-                                 "--name", "2026 portfolio"])
+    good.write_text(
+        "place,start,end,note\nKEN,2020-01-01,,country office\nBRA,2019-05-01,2023-12-31,\n", encoding="utf-8"
+    )
+    result = runner.invoke(
+        app, ["--database", store_url, "geo", "engagements", "--import", str(good), "--name", "2026 portfolio"]
+    )
     assert result.exit_code == 0 and "2 places" in result.output
     listing = json.loads(runner.invoke(app, ["--database", store_url, "geo", "engagements", "--json"]).output)
     assert listing["list"]["name"] == "2026 portfolio" and listing["list"]["illustrative"] is False

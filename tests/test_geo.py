@@ -43,7 +43,10 @@ def test_sdg_chain_from_city_to_world(geo: Geography) -> None:
     chain = [u.code for u in geo.ancestors("ke_nairobi")]
     assert chain == ["404", "014", "202", "001"]
     assert [u.kind for u in geo.ancestors("ke_nairobi")] == [
-        UnitKind.COUNTRY, UnitKind.SUBREGION, UnitKind.REGION, UnitKind.WORLD,
+        UnitKind.COUNTRY,
+        UnitKind.SUBREGION,
+        UnitKind.REGION,
+        UnitKind.WORLD,
     ]
 
 
@@ -62,8 +65,10 @@ def test_every_current_country_reaches_the_world_and_one_regional_office(geo: Ge
         assert len(offices) == 1, (country.code, offices)
 
 
-@pytest.mark.parametrize(("iso3", "office"), [("EGY", "ROAS"), ("KEN", "ROAF"), ("BRA", "ROLAC"), ("IND", "ROAP"),
-                                               ("FRA", "HQLO"), ("SOM", "ROAS")])
+@pytest.mark.parametrize(
+    ("iso3", "office"),
+    [("EGY", "ROAS"), ("KEN", "ROAF"), ("BRA", "ROLAC"), ("IND", "ROAP"), ("FRA", "HQLO"), ("SOM", "ROAS")],
+)
 def test_regional_office_assignment(geo: Geography, iso3: str, office: str) -> None:
     unit = geo.resolve(iso3)
     assert [u.code for u in geo.parents(unit.code, Hierarchy.REGIONAL_OFFICE)] == [office]
@@ -122,5 +127,4 @@ def test_engagement_file_errors_name_row_and_column(geo: Geography, tmp_path: Pa
     engagements, report = read_engagements(path, geo, illustrative=False)
     assert [e.code for e in engagements] == ["404"]
     located = {(p.row, p.column, p.type) for p in report}
-    assert located == {(3, "place", "code"), (4, "start", "type"), (5, "end", "inconsistent"),
-                       (6, "place", "missing")}
+    assert located == {(3, "place", "code"), (4, "start", "type"), (5, "end", "inconsistent"), (6, "place", "missing")}

@@ -44,8 +44,22 @@ def test_every_impact_area_and_outcome_is_measured(registry: Registry, plan: Pla
 
 def test_sdg_11_indicators_named_in_the_issue_are_present(registry: Registry) -> None:
     codes = {i.code for i in registry.indicators}
-    assert {"11.1.1", "11.2.1", "11.3.1", "11.3.2", "11.5.1", "11.5.2", "11.6.1", "11.6.2", "11.7.1", "11.a.1",
-            "1.4.2", "6.1.1", "6.2.1", "7.1.1"} <= codes
+    assert {
+        "11.1.1",
+        "11.2.1",
+        "11.3.1",
+        "11.3.2",
+        "11.5.1",
+        "11.5.2",
+        "11.6.1",
+        "11.6.2",
+        "11.7.1",
+        "11.a.1",
+        "1.4.2",
+        "6.1.1",
+        "6.2.1",
+        "7.1.1",
+    } <= codes
     assert "11.b.1" in codes or "11.b.2" in codes
 
 
@@ -92,8 +106,13 @@ def test_registry_cross_checks_report_every_problem_in_every_file() -> None:
     out_of_plan["targets"]["values"][0]["year"] = 2035
     out_of_plan["targets"]["values"][1]["value"] = 140
     misnamed = _indicator(code="11.7.1", measures=["IA-A"])
-    documents = {"x/11.1.1.yaml": good, "x/11.2.1.yaml": wrong_level, "x/11.3.1.yaml": unknown,
-                 "x/11.6.2.yaml": out_of_plan, "x/11.7.2.yaml": misnamed}
+    documents = {
+        "x/11.1.1.yaml": good,
+        "x/11.2.1.yaml": wrong_level,
+        "x/11.3.1.yaml": unknown,
+        "x/11.6.2.yaml": out_of_plan,
+        "x/11.7.2.yaml": misnamed,
+    }
     registry, report = validate_registry(documents, _codelists(), plan)
     assert registry is None
     assert {(p.file, p.path, p.type) for p in report} == {

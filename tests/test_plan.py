@@ -50,8 +50,14 @@ def test_shipped_plan_chinese_is_the_seeds_own_words(plan: Plan) -> None:
 
 def test_shipped_plan_groups_and_housing_aspects(plan: Plan) -> None:
     ids = {g.id for g in plan.leave_no_one_behind}
-    assert {"women-girls", "persons-with-disabilities", "refugees", "internally-displaced-persons",
-            "migrants", "indigenous-peoples-local-communities"} <= ids
+    assert {
+        "women-girls",
+        "persons-with-disabilities",
+        "refugees",
+        "internally-displaced-persons",
+        "migrants",
+        "indigenous-peoples-local-communities",
+    } <= ids
     assert len(plan.adequate_housing_aspects) == 7
 
 
@@ -125,8 +131,9 @@ def test_diff_reports_changes_by_element_id_not_position() -> None:
     changed = minimal_plan()
     changed["means_of_implementation"][2]["outcome"]["statement"]["en"] = "a sharper outcome"
     changed["means_of_implementation"].reverse()  # order alone is not a change
-    changed["leave_no_one_behind"].append({"id": "migrants", "name": {"zh": "移民", "en": "Migrants"},
-                                           "paragraphs": [54]})
+    changed["leave_no_one_behind"].append(
+        {"id": "migrants", "name": {"zh": "移民", "en": "Migrants"}, "paragraphs": [54]}
+    )
     changes = diff_plans(old, parse_plan(changed))
     assert [(c.kind, c.path) for c in changes] == [
         (ChangeKind.ADDED, "leave_no_one_behind[migrants]"),

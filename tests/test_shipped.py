@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 
-import pytest
-
 from habmon.ingest.files import data_dir
 from habmon.observation import Nature
 from habmon.services import Monitor
@@ -47,10 +45,13 @@ def test_world_urban_population_from_wup(demo: Monitor) -> None:
 def test_city_series_keep_the_source_nature(demo: Monitor) -> None:
     nairobi = demo.series("11.2.1", "ke_nairobi").observations
     assert nairobi and all(o.observation.unit == "percent" for o in nairobi)
-    with (SOURCES / "unsd_sdg_cities" / "ddf--datapoints--sp_trn_publ--by--cities--custom_breakdown--geo_area--nature"
-          "--units--year.csv").open(encoding="utf-8") as handle:
-        expected = {int(r["year"]): float(r["sp_trn_publ"]) for r in csv.DictReader(handle)
-                    if r["cities"] == "ke_nairobi"}
+    with (
+        SOURCES / "unsd_sdg_cities" / "ddf--datapoints--sp_trn_publ--by--cities--custom_breakdown--geo_area--nature"
+        "--units--year.csv"
+    ).open(encoding="utf-8") as handle:
+        expected = {
+            int(r["year"]): float(r["sp_trn_publ"]) for r in csv.DictReader(handle) if r["cities"] == "ke_nairobi"
+        }
     assert {o.observation.period: o.observation.value for o in nairobi} == expected
 
 

@@ -13,8 +13,9 @@ from habmon.store import tables as t
 from habmon.store.store import Store, StoreError
 
 
-def obs(value: float, *, geo: str = "404", period: int = 2020, sex: str | None = None,
-        source: str = "test source") -> Observation:
+def obs(
+    value: float, *, geo: str = "404", period: int = 2020, sex: str | None = None, source: str = "test source"
+) -> Observation:
     disaggregation = {"sex": sex} if sex else {}
     return Observation("11.1.1", geo, period, value, "percent", Nature.C, source, disaggregation)
 
@@ -56,19 +57,23 @@ def test_a_changed_source_alone_is_also_a_revision(store: Store) -> None:
 
 
 def test_disaggregations_are_separate_observations(store: Store) -> None:
-    summary = store.record_observations([obs(50.0), obs(52.0, sex="F"), obs(48.0, sex="M")], kind="test",
-                                        name="sexes", actor="a")
+    summary = store.record_observations(
+        [obs(50.0), obs(52.0, sex="F"), obs(48.0, sex="M")], kind="test", name="sexes", actor="a"
+    )
     assert summary.new == 3
     values = {o.observation.disaggregation.get("sex", "_T"): o.observation.value for o in store.series("11.1.1", "404")}
     assert values == {"_T": 50.0, "F": 52.0, "M": 48.0}
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE observation SET value = 1",
-    "DELETE FROM observation",
-    "UPDATE audit_event SET actor = 'mallory'",
-    "DELETE FROM audit_event",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE observation SET value = 1",
+        "DELETE FROM observation",
+        "UPDATE audit_event SET actor = 'mallory'",
+        "DELETE FROM audit_event",
+    ],
+)
 def test_observations_and_audit_are_append_only_in_the_database(store: Store, statement: str) -> None:
     store.record_observations([obs(50.0)], kind="test", name="v1", actor="a")
     with pytest.raises(DBAPIError, match="append-only"), store.engine.begin() as conn:
