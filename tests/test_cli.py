@@ -192,3 +192,12 @@ def test_command_without_a_database_says_what_to_do(tmp_path: Path) -> None:
     result = runner.invoke(app, ["--database", f"sqlite:///{tmp_path / 'empty.sqlite3'}", "plan", "show"])
     assert result.exit_code == 1
     assert "habmon init" in result.output
+
+
+def test_trend_bar_is_proportional() -> None:
+    from habmon.cli.main import bar
+
+    assert bar(50, 100, width=24) == "█" * 12
+    assert bar(100, 100, width=4) == "████"
+    assert bar(1, 8, width=1) == "▏"
+    assert bar(0, 100) == "" and bar(5, 0) == ""

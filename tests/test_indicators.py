@@ -157,4 +157,15 @@ def test_appraisal_flags_weak_indicators() -> None:
     partly = copy.deepcopy(doc)
     for c in "abd":
         partly["appraisal"][c]["rating"] = "partly"
-    assert appraise(Indicator.model_validate(partly)).weak  # only 2 of 6 fully met
+    assert appraise(Indicator.model_validate(partly)).weak  # only 3 of 6 met in full
+
+
+def test_partial_attribution_is_expected_at_impact_level_only() -> None:
+    doc = _indicator()
+    for c in "ab":
+        doc["appraisal"][c]["rating"] = "partly"  # with (c) partly: a, b, c partly; d, e, f met
+    impact = appraise(Indicator.model_validate(doc))
+    assert not impact.weak and impact.score == 9  # (c) partly counts as met in full at impact level (para 52 a)
+    outcome = appraise(Indicator.model_validate({**doc, "level": "outcome", "measures": ["OC-A"]}))
+    assert outcome.weak and outcome.score == 9
+    assert outcome.reasons == ("only 3 of 6 criteria met in full (at least 4 expected)",)

@@ -145,35 +145,53 @@ def _cite(paragraphs: tuple[int, ...]) -> str:
     return "¶ " + ", ".join(str(p) for p in paragraphs)
 
 
+# Interface words of the plan tree; plan texts themselves come from the plan document.
+TREE_LABELS: dict[str, dict[str, str]] = {
+    "focus": {"en": "strategic focus", "zh": "战略重点"},
+    "impact": {"en": "global impact", "zh": "全球影响"},
+    "means": {"en": "means of implementation", "zh": "执行手段"},
+    "outcome": {"en": "outcome", "zh": "成果"},
+    "accountable": {"en": "accountable", "zh": "负责"},
+    "groups": {"en": "leave no one behind", "zh": "不让任何人掉队"},
+    "substantive": {"en": "substantive", "zh": "实质性"},
+    "enabling": {"en": "enabling", "zh": "辅助性"},
+    "proposed": {"en": "proposed", "zh": "拟议"},
+    "adopted": {"en": "adopted", "zh": "已通过"},
+}
+
+
 def _plan_tree(plan: Plan, lang: str) -> Tree:
+    def label(key: str) -> str:
+        return TREE_LABELS[key][lang]
+
     info = plan.plan
     root = Tree(f"[bold]{info.title.get(lang)}[/] ({info.version}, {info.period_start}–{info.period_end})")
     root.add(
-        f"[bold]strategic focus[/]: {plan.strategic_focus.statement.get(lang)} "
+        f"[bold]{label('focus')}[/]: {plan.strategic_focus.statement.get(lang)} "
         f"[dim]{_cite(plan.strategic_focus.paragraphs)}[/]"
     )
     impact = root.add(
-        f"[bold]global impact[/]: {plan.global_impact.statement.get(lang)} "
+        f"[bold]{label('impact')}[/]: {plan.global_impact.statement.get(lang)} "
         f"[dim]{_cite(plan.global_impact.paragraphs)}[/]"
     )
     for area in plan.impact_areas:
         impact.add(f"[cyan]{area.id}[/] {area.name.get(lang)} [dim]{_cite(area.paragraphs)}[/]")
-    means_node = root.add("[bold]means of implementation[/]")
+    means_node = root.add(f"[bold]{label('means')}[/]")
     outputs = plan.outputs
     for means in plan.means_of_implementation:
         node = means_node.add(
-            f"[cyan]{means.id}[/] ({means.kind}) {means.name.get(lang)} [dim]{_cite(means.paragraphs)}[/]"
+            f"[cyan]{means.id}[/] ({label(means.kind)}) {means.name.get(lang)} [dim]{_cite(means.paragraphs)}[/]"
         )
         outcome = node.add(
-            f"[green]{means.outcome.id}[/] outcome: {means.outcome.statement.get(lang)} "
+            f"[green]{means.outcome.id}[/] {label('outcome')}: {means.outcome.statement.get(lang)} "
             f"[dim]{_cite(means.outcome.paragraphs)}[/]"
         )
-        node.add(f"accountable: {means.accountable_office.name.get(lang)}")
+        node.add(f"{label('accountable')}: {means.accountable_office.name.get(lang)}")
         for output in outputs:
             if output.outcome == means.outcome.id:
-                outcome.add(f"[magenta]{output.id}[/] ({output.status}) {output.statement.get(lang)}")
-    groups = root.add("[bold]leave no one behind[/] [dim](¶ 54)[/]")
-    groups.add(", ".join(g.name.get(lang) for g in plan.leave_no_one_behind))
+                outcome.add(f"[magenta]{output.id}[/] ({label(output.status)}) {output.statement.get(lang)}")
+    groups = root.add(f"[bold]{label('groups')}[/] [dim](¶ 54)[/]")
+    groups.add(("、" if lang == "zh" else ", ").join(g.name.get(lang) for g in plan.leave_no_one_behind))
     return root
 
 
@@ -224,6 +242,14 @@ def plan_diff(old: Path, new: Path, json_output: JsonOpt = False) -> None:
                 [[c.kind, c.path, _short(c.old), _short(c.new)] for c in changes],
             )
         )
+
+
+def bar(value: float, top: float, width: int = 24) -> str:
+    """A horizontal bar proportional to ``value`` (0 … ``top``), for trends in a terminal."""
+    if top <= 0 or value <= 0:
+        return ""
+    eighths = round(value / top * width * 8)
+    return "█" * (eighths // 8) + ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")[eighths % 8]
 
 
 def _short(value: Any, limit: int = 70) -> str:
@@ -361,7 +387,8 @@ def indicators_appraise(json_output: JsonOpt = False) -> None:
         criteria = {c.id: c.text.en for c in plan.indicator_selection_criteria}
         caption = (
             " · ".join(f"({c}) {criteria.get(c, '')[:40]}" for c in CRITERIA)
-            + "\n● met  ◐ partly  ○ not met · weak = any criterion not met or fewer than 4 fully met"
+            + "\n● met  ◐ partly  ○ not met · weak = any criterion not met, or fewer than 4 met in full"
+            " (at impact level (c) partly counts as met: para 52 a)"
         )
         console.print(
             table(
@@ -540,25 +567,30 @@ def data_series(
         if json_output:
             emit_json(series.to_dict(lang))
             return
+        top = max((abs(o.observation.value) for o in series.observations), default=0.0)
         rows = [
             [
                 o.observation.period,
-                o.observation.value,
+                "/".join(f"{k}={v}" for k, v in sorted(o.observation.disaggregation.items())) or "total",
+                f"{o.observation.value:g}",
+                bar(o.observation.value, top),
                 o.observation.nature,
                 o.revision,
                 o.batch_name,
-                o.observation.source,
             ]
             for o in series.observations
         ]
         console.print(
             table(
                 f"{series.indicator.code} · {series.unit.name(_lang(lang))} ({series.unit.code})",
-                ["year", "value", "nature", "revision", "batch", "source"],
+                ["year", "group", "value", "trend", "nature", "revision", "batch"],
                 rows,
-                caption=series.indicator.name.get(lang),
+                caption=f"{series.indicator.name.get(lang)} ({series.indicator.unit})",
             )
         )
+        sources = sorted({o.observation.source for o in series.observations})
+        for source in sources:
+            console.print(f"[dim]source: {source}[/]")
 
 
 @data_app.command("summary")

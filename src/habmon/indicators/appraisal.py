@@ -3,6 +3,11 @@
 An indicator is *weak* when it fails any criterion outright, or meets fewer than
 four of the six in full: such indicators need a better data pathway, a narrower
 scope or replacement before the set is confirmed (para 99).
+
+At impact level the plan itself says UN-Habitat has only indirect influence
+(para 52 a) and handles attribution by comparing places where it works with the
+others (para 92 e); there, criterion (c) rated *partly* is the most an indicator
+can achieve and counts as met for the weakness rule (the score is unchanged).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from habmon.indicators.model import Indicator, Rating
+from habmon.plan.model import ResultsLevel
 
 CRITERIA = ("a", "b", "c", "d", "e", "f")
 SCORES = {Rating.MET: 2, Rating.PARTLY: 1, Rating.NOT_MET: 0}
@@ -30,9 +36,13 @@ def appraise(indicator: Indicator) -> AppraisalRow:
     items = indicator.appraisal.items()
     ratings = tuple(a.rating for _, a in items)
     reasons = [f"criterion ({c}) not met: {a.rationale.en}" for c, a in items if a.rating == Rating.NOT_MET]
-    fully_met = sum(1 for r in ratings if r == Rating.MET)
+    fully_met = sum(
+        1
+        for c, a in items
+        if a.rating == Rating.MET or (c == "c" and a.rating == Rating.PARTLY and indicator.level == ResultsLevel.IMPACT)
+    )
     if fully_met < MIN_FULLY_MET:
-        reasons.append(f"only {fully_met} of 6 criteria fully met (at least {MIN_FULLY_MET} expected)")
+        reasons.append(f"only {fully_met} of 6 criteria met in full (at least {MIN_FULLY_MET} expected)")
     return AppraisalRow(
         code=indicator.code,
         level=str(indicator.level),
