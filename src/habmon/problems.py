@@ -56,6 +56,15 @@ PROBLEM_TYPES: dict[str, ProblemType] = _types(
         Severity.WARNING,
     ),
     ProblemType("code", "Unknown code", "code {found} is not known; expected {expected}"),
+    ProblemType("encoding", "Text encoding", "the file is {found}; expected {expected}", Severity.WARNING),
+    ProblemType("too-large", "File too large", "the file is {found}; the limit is {expected}"),
+    ProblemType("duplicate-row", "Duplicate observation", "the same observation appears again: {found}"),
+    ProblemType("range", "Value out of range", "expected {expected}, found {found}"),
+    ProblemType("ratio", "Ratio inconsistent", "expected {expected}, found {found}"),
+    ProblemType("totals", "Parts inconsistent with total", "expected {expected}, found {found}"),
+    ProblemType("rule", "Cross-indicator rule broken", "expected {expected}, found {found}"),
+    ProblemType("outlier", "Unusual value", "expected {expected}, found {found}", Severity.WARNING),
+    ProblemType("workflow", "Action not allowed", "expected {expected}, found {found}"),
 )
 
 

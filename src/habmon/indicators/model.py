@@ -166,6 +166,36 @@ class Aggregation(Frozen):
         return self
 
 
+class RuleKind(StrEnum):
+    NOT_GREATER_THAN = "not_greater_than"  # value ≤ the other series' value (same place, period, group)
+    NOT_LESS_THAN = "not_less_than"
+
+
+class CrossRule(Frozen):
+    """A rule between this indicator and another series, checked on submissions (e.g. slum population ≤ urban
+    population)."""
+
+    kind: RuleKind
+    other: str = Field(description="indicator or auxiliary series code")
+    note: Text | None = None
+
+
+DEFAULT_FIRST_PERIOD = 1990
+DEFAULT_LAST_PERIOD = 2030
+
+
+class ValidationRules(Frozen):
+    """Checks applied to submitted values; anything unset follows from the unit."""
+
+    minimum: float | None = None  # default: 0 for every unit but score
+    maximum: float | None = None  # default: 100 for percent
+    first_period: int = DEFAULT_FIRST_PERIOD
+    last_period: int = DEFAULT_LAST_PERIOD
+    ratio_tolerance: float = Field(default=0.5, ge=0, description="|value − numerator/denominator × multiplier|")
+    outlier_factor: float = Field(default=3.0, gt=0, description="warn when a change exceeds this many MADs")
+    rules: tuple[CrossRule, ...] = ()
+
+
 class Indicator(Frozen):
     code: str = Field(pattern=INDICATOR_CODE)
     status: IndicatorStatus
@@ -187,6 +217,7 @@ class Indicator(Frozen):
     collection: Collection
     appraisal: Appraisal
     aggregation: Aggregation
+    validation: ValidationRules = ValidationRules()
 
     @property
     def is_sdg(self) -> bool:
@@ -201,6 +232,7 @@ class AuxiliarySeries(Frozen):
     unit: Unit
     source: str
     aggregation: Aggregation
+    validation: ValidationRules = ValidationRules(first_period=1950, last_period=2050)
 
 
 class Code(Frozen):

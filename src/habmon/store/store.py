@@ -8,14 +8,15 @@ append-only: a value that differs from the stored one becomes a new revision.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, create_engine, event, func, insert, select
+import pandas as pd
+from sqlalchemy import Connection, Engine, and_, create_engine, event, func, insert, or_, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
@@ -221,7 +222,7 @@ class Store:
             ).scalar_one_or_none()
             if existing is not None:
                 return existing, False
-            version_id = _insert(
+            version_id = insert_id(
                 conn,
                 insert(t.plan_version).values(
                     plan_id=plan.plan.id,
@@ -280,7 +281,7 @@ class Store:
             ).scalar_one_or_none()
             if existing is not None:
                 return existing, False
-            version_id = _insert(
+            version_id = insert_id(
                 conn,
                 insert(t.registry_version).values(
                     plan_version_id=plan_version_id, content_sha256=sha256, loaded_at=_now(), loaded_by=actor
@@ -331,7 +332,7 @@ class Store:
             ).scalar_one_or_none()
             if existing is not None:
                 return existing, False
-            vid = _insert(
+            vid = insert_id(
                 conn,
                 insert(t.geography_version).values(
                     version=geography.version, as_of=geography.as_of, content_sha256=sha256, loaded_at=_now()
@@ -439,7 +440,7 @@ class Store:
             ).scalar_one_or_none()
             if existing is not None:
                 return existing, False
-            lid = _insert(
+            lid = insert_id(
                 conn,
                 insert(t.engagement_list).values(
                     name=name,
@@ -506,61 +507,77 @@ class Store:
         sha256: str | None = None,
         organization: str | None = None,
         note: str | None = None,
+        conn: Connection | None = None,
     ) -> RevisionSummary:
-        """Store a batch atomically: new keys get revision 1, changed values a new revision, equal values nothing."""
-        items = list(observations)
-        with self.transaction() as conn:
-            current = self._current_for(conn, items)
-            rows: list[dict[str, Any]] = []
-            new = revised = unchanged = 0
-            now = _now()
-            seen: set[ObservationKey] = set()
-            for obs in items:
-                key = obs.key
-                if key in seen:
-                    raise StoreError(
-                        "the batch holds the same observation twice",
-                        found=str(key),
-                        hint="validate the batch first; duplicates are reported there",
-                    )
-                seen.add(key)
-                stored = current.get(key)
-                if stored is not None and stored[0].same_value(obs):
-                    unchanged += 1
-                    continue
-                revision = 1 if stored is None else stored[1] + 1
-                new, revised = (new + 1, revised) if stored is None else (new, revised + 1)
-                rows.append(_observation_row(obs, revision, now))
-            if not rows:
-                return RevisionSummary(None, 0, 0, unchanged)
-            batch_id = _insert(
-                conn,
-                insert(t.batch).values(
+        """Store a batch atomically: new keys get revision 1, changed values a new revision, equal values nothing.
+
+        With ``conn`` the batch joins the caller's transaction (e.g. approving a submission).
+        """
+        if conn is None:
+            with self.transaction() as own:
+                return self.record_observations(
+                    observations,
                     kind=kind,
                     name=name,
-                    source_file=source_file,
-                    content_sha256=sha256,
                     actor=actor,
+                    source_file=source_file,
+                    sha256=sha256,
                     organization=organization,
-                    loaded_at=now,
                     note=note,
-                ),
-            )
-            for row in rows:
-                row["batch_id"] = batch_id
-            for start in range(0, len(rows), 20_000):
-                conn.execute(insert(t.observation), rows[start : start + 20_000])
-            self.audit(
-                conn,
-                actor,
-                "observations.record",
-                "batch",
-                str(batch_id),
-                {"name": name, "new": new, "revised": revised, "unchanged": unchanged, "file": source_file},
-            )
-            return RevisionSummary(batch_id, new, revised, unchanged)
+                    conn=own,
+                )
+        items = list(observations)
+        current = self.current_for(conn, items)
+        rows: list[dict[str, Any]] = []
+        new = revised = unchanged = 0
+        now = _now()
+        seen: set[ObservationKey] = set()
+        for obs in items:
+            key = obs.key
+            if key in seen:
+                raise StoreError(
+                    "the batch holds the same observation twice",
+                    found=str(key),
+                    hint="validate the batch first; duplicates are reported there",
+                )
+            seen.add(key)
+            stored = current.get(key)
+            if stored is not None and stored[0].same_value(obs):
+                unchanged += 1
+                continue
+            revision = 1 if stored is None else stored[1] + 1
+            new, revised = (new + 1, revised) if stored is None else (new, revised + 1)
+            rows.append(_observation_row(obs, revision, now))
+        if not rows:
+            return RevisionSummary(None, 0, 0, unchanged)
+        batch_id = insert_id(
+            conn,
+            insert(t.batch).values(
+                kind=kind,
+                name=name,
+                source_file=source_file,
+                content_sha256=sha256,
+                actor=actor,
+                organization=organization,
+                loaded_at=now,
+                note=note,
+            ),
+        )
+        for row in rows:
+            row["batch_id"] = batch_id
+        for start in range(0, len(rows), 20_000):
+            conn.execute(insert(t.observation), rows[start : start + 20_000])
+        self.audit(
+            conn,
+            actor,
+            "observations.record",
+            "batch",
+            str(batch_id),
+            {"name": name, "new": new, "revised": revised, "unchanged": unchanged, "file": source_file},
+        )
+        return RevisionSummary(batch_id, new, revised, unchanged)
 
-    def _current_for(self, conn: Connection, items: list[Observation]) -> dict[ObservationKey, tuple[Observation, int]]:
+    def current_for(self, conn: Connection, items: list[Observation]) -> dict[ObservationKey, tuple[Observation, int]]:
         series = sorted({o.series for o in items})
         if not series:
             return {}
@@ -583,8 +600,12 @@ class Store:
         )
         return {_key(r): (_observation(r), r.revision) for r in conn.execute(query)}
 
-    def series(self, series: str, geo: str, *, history: bool = False) -> list[StoredObservation]:
-        """Observations of one series for one place, newest revision only unless ``history``."""
+    def series(self, series: str, geo: str, *, history: bool = False, public: bool = False) -> list[StoredObservation]:
+        """Observations of one series for one place, newest revision only unless ``history``.
+
+        ``public``: only values that are published — shipped public data, and values of published
+        submissions; an approved but unpublished revision leaves the published one in view.
+        """
         self.require_schema()
         o = t.observation.c
         query = (
@@ -593,6 +614,11 @@ class Store:
             .where(o.series == series, o.geo_code == geo)
             .order_by(o.period, o.disaggregation_key, o.revision)
         )
+        if public:
+            published = select(t.submission.c.batch_id).where(
+                t.submission.c.state == "published", t.submission.c.batch_id.is_not(None)
+            )
+            query = query.where(or_(t.batch.c.kind == "shipped", t.batch.c.id.in_(published)))
         with self.engine.connect() as conn:
             rows = list(conn.execute(query))
         result = [
@@ -607,6 +633,29 @@ class Store:
         for item in result:
             newest[item.observation.key] = item
         return list(newest.values())
+
+    def current_frame(self, series: Sequence[str]) -> pd.DataFrame:
+        """Newest revision of every stored value of these series: series, geo, period, disaggregation_key, value."""
+        o = t.observation.c
+        latest = (
+            select(o.series, o.geo_code, o.period, o.disaggregation_key, func.max(o.revision).label("revision"))
+            .where(o.series.in_(list(series)))
+            .group_by(o.series, o.geo_code, o.period, o.disaggregation_key)
+            .subquery()
+        )
+        query = select(o.series, o.geo_code, o.period, o.disaggregation_key, o.value).join(
+            latest,
+            and_(
+                o.series == latest.c.series,
+                o.geo_code == latest.c.geo_code,
+                o.period == latest.c.period,
+                o.disaggregation_key == latest.c.disaggregation_key,
+                o.revision == latest.c.revision,
+            ),
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return pd.DataFrame(rows, columns=["series", "geo", "period", "disaggregation_key", "value"])
 
     def observation_count(self, *, current_only: bool = True) -> int:
         self.require_schema()
@@ -635,7 +684,7 @@ class Store:
             return [dict(r._mapping) for r in conn.execute(query)]
 
 
-def _insert(conn: Connection, statement: Any) -> int:
+def insert_id(conn: Connection, statement: Any) -> int:
     key = conn.execute(statement).inserted_primary_key
     if key is None:  # pragma: no cover - every habmon table has an integer primary key
         raise StoreError("the database did not return the new row's id")

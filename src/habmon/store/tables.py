@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -213,4 +214,56 @@ audit_event = Table(
     Column("details", JSON, nullable=False),
 )
 
-APPEND_ONLY_TABLES = ("observation", "audit_event")
+APPEND_ONLY_TABLES = ("observation", "audit_event", "submission_row", "submission_file")
+
+# -- submissions (migration 0002) ---------------------------------------------------------
+
+submission = Table(
+    "submission",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("state", String(20), nullable=False),
+    Column("format", String(20), nullable=False),
+    Column("file_name", Text, nullable=False),
+    Column("content_sha256", String(64), nullable=False),
+    Column("submitter", String(200), nullable=False),
+    Column("organization", String(200), nullable=False),
+    Column("organization_type", String(20), nullable=False),  # member_state | secretariat | partner
+    Column("source", Text),
+    Column("method_note", Text),
+    Column("rows", Integer, nullable=False),
+    Column("report", JSON, nullable=False),
+    Column("comment", Text),
+    Column("batch_id", ForeignKey("batch.id")),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_submission_sha", "content_sha256"),
+)
+
+submission_file = Table(
+    "submission_file",
+    metadata,
+    Column("submission_id", ForeignKey("submission.id"), primary_key=True),
+    Column("content", LargeBinary, nullable=False),
+)
+
+submission_row = Table(
+    "submission_row",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("submission_id", ForeignKey("submission.id"), nullable=False),
+    Column("series", String(40), nullable=False),
+    Column("geo_code", String(40), nullable=False),
+    Column("period", Integer, nullable=False),
+    Column("disaggregation_key", String(300), nullable=False),
+    Column("disaggregation", JSON, nullable=False),
+    Column("value", Float, nullable=False),
+    Column("numerator", Float),
+    Column("denominator", Float),
+    Column("unit", String(40), nullable=False),
+    Column("nature", String(4), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("note", Text),
+    Column("source_row", Integer, nullable=False),
+    Index("ix_submission_row_submission", "submission_id"),
+)

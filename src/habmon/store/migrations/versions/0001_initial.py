@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from habmon.store import append_only
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -185,42 +187,13 @@ def upgrade() -> None:
         sa.Column("object_id", sa.String(200), nullable=False),
         sa.Column("details", sa.JSON(), nullable=False),
     )
-    _append_only_triggers()
-
-
-def _append_only_triggers() -> None:
-    dialect = op.get_bind().dialect.name
-    if dialect == "postgresql":
-        op.execute(
-            """
-            CREATE FUNCTION habmon_append_only() RETURNS trigger AS $$
-            BEGIN
-                RAISE EXCEPTION 'habmon: % rows are append-only; record a new revision instead', TG_TABLE_NAME;
-            END;
-            $$ LANGUAGE plpgsql
-            """
-        )
-        for table in APPEND_ONLY:
-            op.execute(
-                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-                "FOR EACH ROW EXECUTE FUNCTION habmon_append_only()"
-            )
-    elif dialect == "sqlite":
-        for table in APPEND_ONLY:
-            for event in ("UPDATE", "DELETE"):
-                op.execute(
-                    f"CREATE TRIGGER {table}_no_{event.lower()} BEFORE {event} ON {table} BEGIN "
-                    f"SELECT RAISE(ABORT, 'habmon: {table} rows are append-only; record a new revision instead'); "
-                    "END"
-                )
+    append_only.create_function(op)
+    append_only.create_triggers(op, APPEND_ONLY)
 
 
 def downgrade() -> None:
-    dialect = op.get_bind().dialect.name
-    if dialect == "postgresql":
-        for table in APPEND_ONLY:
-            op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
-        op.execute("DROP FUNCTION IF EXISTS habmon_append_only()")
+    append_only.drop_triggers(op, APPEND_ONLY)
+    append_only.drop_function(op)
     for table in (
         "audit_event",
         "observation",

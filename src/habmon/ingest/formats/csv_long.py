@@ -1,0 +1,153 @@
+"""Long CSV: one observation per row, habmon's own submission format.
+
+Encodings: UTF-8 with or without BOM; GB18030 (a superset of GBK and GB2312, as a
+Chinese office's spreadsheet may save) is detected and reported as a warning. A file
+that is neither is refused with the byte offset of the first undecodable byte —
+never decoded silently into the wrong characters.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from habmon.indicators.registry import Registry
+from habmon.problems import Problem
+from habmon.submission.table import (
+    REQUIRED_COLUMNS,
+    ROW,
+    SubmissionTable,
+    canonical_column,
+    dimension_aliases,
+)
+
+DEFAULT_MAX_BYTES = 200_000_000
+CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def decode(data: bytes, file: str) -> tuple[str | None, str | None, list[Problem]]:
+    """Text, encoding name and problems; text is None when the encoding cannot be determined."""
+    if data.startswith(codecs.BOM_UTF8):
+        return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="strict"), "utf-8-sig", []
+    try:
+        return data.decode("utf-8"), "utf-8", []
+    except UnicodeDecodeError as utf8_error:
+        offset = utf8_error.start
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and CJK.search(text):
+        note = Problem(
+            "encoding",
+            expected="UTF-8",
+            found="GB18030/GBK-encoded (decoded as GB18030)",
+            file=file,
+            hint="save as 'CSV UTF-8' to avoid this warning",
+        )
+        return text, "gb18030", [note]
+    problem = Problem(
+        "file-unreadable",
+        expected="text in UTF-8 (with or without BOM) or GB18030/GBK",
+        found=f"bytes that are not valid UTF-8 (first at byte {offset}) nor Chinese GB18030 text",
+        file=file,
+        hint="save the file as 'CSV UTF-8'",
+    )
+    return None, None, [problem]
+
+
+def read_csv_long(
+    path: Path, *, registry: Registry, source_name: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES
+) -> SubmissionTable:
+    name = source_name or path.name
+    size = path.stat().st_size
+    if size > max_bytes:
+        return _empty(name, [Problem("too-large", expected=f"{max_bytes:,} bytes", found=f"{size:,} bytes", file=name)])
+    text, encoding, problems = decode(path.read_bytes(), name)
+    if text is None:
+        return _empty(name, problems)
+    return parse_csv_text(text, registry=registry, source_name=name, encoding=encoding, problems=problems)
+
+
+def parse_csv_text(
+    text: str,
+    *,
+    registry: Registry,
+    source_name: str,
+    encoding: str | None = "utf-8",
+    problems: list[Problem] | None = None,
+) -> SubmissionTable:
+    problems = list(problems or [])
+    header_line = text.split("\n", 1)[0]
+    header = next(csv.reader([header_line]), [])
+    aliases = dimension_aliases(registry.codelists)
+    columns: list[str] = []
+    labels: dict[str, str] = {}
+    for index, label in enumerate(header):
+        canonical = canonical_column(label, aliases)
+        if canonical is None:
+            problems.append(
+                Problem(
+                    "unknown-field",
+                    expected="a habmon column (indicator, geo, period, value, … or a dimension id)",
+                    found=repr(label),
+                    file=source_name,
+                    row=1,
+                    column=label or f"column {index + 1}",
+                    hint="see docs/submissions.md for the columns of the long CSV",
+                )
+            )
+            canonical = f"_unknown_{index}"
+        elif canonical in labels:
+            problems.append(
+                Problem(
+                    "duplicate-id",
+                    expected="each column once",
+                    found=f"{label!r} (same as {labels[canonical]!r})",
+                    file=source_name,
+                    row=1,
+                    column=label,
+                )
+            )
+            canonical = f"_duplicate_{index}"
+        columns.append(canonical)
+        labels.setdefault(canonical, label)
+    missing = [c for c in REQUIRED_COLUMNS if c not in labels]
+    for column in missing:
+        problems.append(Problem("missing", expected=f"a column '{column}'", file=source_name, row=1, column=column))
+    if missing:
+        return _empty(source_name, problems, encoding)
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            header=0,
+            names=columns,
+            skip_blank_lines=False,
+            engine="c",
+        )
+    except pd.errors.ParserError as exc:
+        problems.append(
+            Problem(
+                "syntax", expected=f"CSV with {len(columns)} fields on every line", found=str(exc), file=source_name
+            )
+        )
+        return _empty(source_name, problems, encoding)
+    frame = frame.drop(columns=[c for c in frame.columns if c.startswith(("_unknown_", "_duplicate_"))])
+    for column in frame.columns:
+        stripped = frame[column].str.strip()
+        frame[column] = stripped.where(stripped != "")
+    frame[ROW] = range(2, len(frame) + 2)  # line numbers as a person counts them (header is line 1)
+    frame = frame[frame.drop(columns=[ROW]).notna().any(axis=1)].reset_index(drop=True)
+    return SubmissionTable(source_name, "csv", frame, labels, encoding, tuple(problems))
+
+
+def _empty(name: str, problems: list[Problem], encoding: str | None = None) -> SubmissionTable:
+    return SubmissionTable(name, "csv", pd.DataFrame({ROW: pd.Series(dtype="int64")}), {}, encoding, tuple(problems))

@@ -1,0 +1,470 @@
+"""Submissions as a service: read → validate → store as submitted → approve → publish.
+
+Used by the CLI (``habmon submit``, ``habmon submissions …``) and the web app. Every
+write is one transaction; every transition is audited; the original file is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, func, insert, select, update
+
+from habmon.observation import Nature, Observation, ObservationKey
+from habmon.problems import HabmonError, NotFound, Report
+from habmon.services import Monitor
+from habmon.store import tables as t
+from habmon.store.store import RevisionSummary, insert_id
+from habmon.submission.table import ROW, SubmissionTable
+from habmon.submission.validate import KEY, Validated, validate
+from habmon.submission.workflow import DEFAULT_NATURE, Action, OrganizationType, State, next_state
+
+CHUNK = 50_000
+MAX_BYTES = 200_000_000
+Reader = Callable[..., SubmissionTable]
+
+
+def _read_csv(path: Path, **kw: Any) -> SubmissionTable:
+    from habmon.ingest.formats.csv_long import read_csv_long
+
+    return read_csv_long(path, registry=kw["registry"], source_name=kw["source_name"], max_bytes=kw["max_bytes"])
+
+
+def _read_excel(path: Path, **kw: Any) -> SubmissionTable:
+    from habmon.ingest.formats.excel import read_excel
+
+    return read_excel(path, registry=kw["registry"], source_name=kw["source_name"], max_bytes=kw["max_bytes"])
+
+
+def _read_sdmx(path: Path, **kw: Any) -> SubmissionTable:
+    from habmon.ingest.formats.sdmx import read_sdmx
+
+    return read_sdmx(path, registry=kw["registry"], source_name=kw["source_name"], max_bytes=kw["max_bytes"])
+
+
+def _read_opensdg(path: Path, **kw: Any) -> SubmissionTable:
+    from habmon.ingest.formats.opensdg import read_opensdg
+
+    return read_opensdg(
+        path, registry=kw["registry"], geo=kw.get("geo"), indicator=kw.get("indicator"), source_name=kw["source_name"]
+    )
+
+
+READERS: dict[str, Reader] = {"csv": _read_csv, "xlsx": _read_excel, "sdmx": _read_sdmx, "opensdg": _read_opensdg}
+EXTENSIONS = {".xlsx": "xlsx", ".xlsm": "xlsx", ".xml": "sdmx"}
+
+
+def detect_format(path: Path) -> str:
+    """The reader for a file: by extension, and for CSV by its header line."""
+    by_extension = EXTENSIONS.get(path.suffix.lower())
+    if by_extension:
+        return by_extension
+    with path.open("rb") as handle:
+        head = handle.readline(4096).decode("utf-8", errors="replace").lstrip("\ufeff").strip().casefold()
+    columns = {c.strip().strip('"') for c in head.split(",")}
+    if {"dataflow", "obs_value"} & columns:
+        return "sdmx"
+    if "year" in columns and "value" in columns and "indicator" not in columns:
+        return "opensdg"
+    return "csv"
+
+
+@dataclass(frozen=True)
+class SubmissionOutcome:
+    submission_id: int | None
+    created: bool
+    state: State | None
+    format: str
+    rows: int
+    encoding: str | None
+    report: Report
+    changes: Mapping[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "submission": self.submission_id,
+            "created": self.created,
+            "state": None if self.state is None else str(self.state),
+            "format": self.format,
+            "rows": self.rows,
+            "encoding": self.encoding,
+            "changes": dict(self.changes),
+            "report": self.report.to_dict(),
+        }
+
+
+class SubmissionError(HabmonError):
+    """A submission cannot be found or used."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Submissions:
+    def __init__(self, monitor: Monitor) -> None:
+        self.monitor = monitor
+        self.store = monitor.store
+
+    # -- reading and validating ------------------------------------------------------
+
+    def read(
+        self,
+        path: Path,
+        *,
+        fmt: str | None = None,
+        geo: str | None = None,
+        indicator: str | None = None,
+        source_name: str | None = None,
+        max_bytes: int = MAX_BYTES,
+    ) -> SubmissionTable:
+        kind = fmt or detect_format(path)
+        reader = READERS.get(kind)
+        if reader is None:
+            raise SubmissionError("unknown submission format", expected=", ".join(READERS), found=kind)
+        return reader(
+            path,
+            registry=self.monitor.registry(),
+            geo=geo,
+            indicator=indicator,
+            source_name=source_name or path.name,
+            max_bytes=max_bytes,
+        )
+
+    def check(
+        self,
+        table: SubmissionTable,
+        *,
+        organization_type: OrganizationType = OrganizationType.MEMBER_STATE,
+        source: str | None = None,
+    ) -> Validated:
+        return validate(
+            table,
+            registry=self.monitor.registry(),
+            geography=self.monitor.geography(),
+            history=self.store.current_frame,
+            default_nature=DEFAULT_NATURE[organization_type],
+            default_source=source,
+        )
+
+    # -- submitting ------------------------------------------------------------------
+
+    def submit(
+        self,
+        path: Path,
+        *,
+        organization: str,
+        organization_type: OrganizationType,
+        source: str | None = None,
+        method_note: str | None = None,
+        fmt: str | None = None,
+        geo: str | None = None,
+        indicator: str | None = None,
+        source_name: str | None = None,
+    ) -> SubmissionOutcome:
+        """Validate a file and, if it has no errors, store it as a submission (state validated).
+
+        With errors nothing is stored. The same file sent again changes nothing.
+        """
+        content = path.read_bytes()
+        sha = hashlib.sha256(content).hexdigest()
+        name = source_name or path.name
+        existing = self._by_sha(sha)
+        if existing is not None:
+            return SubmissionOutcome(
+                existing["id"],
+                False,
+                State(existing["state"]),
+                existing["format"],
+                existing["rows"],
+                None,
+                Report(),
+                {"new": 0, "revised": 0, "unchanged": existing["rows"]},
+            )
+        table = self.read(path, fmt=fmt, geo=geo, indicator=indicator, source_name=name)
+        checked = self.check(table, organization_type=organization_type, source=source)
+        if not checked.valid:
+            return SubmissionOutcome(None, False, None, table.format, table.rows, table.encoding, checked.report, {})
+        observations = list(_observations(checked))
+        with self.store.transaction() as conn:
+            changes = _change_counts(self.store.current_for(conn, observations), observations)
+            now = _now()
+            sid = insert_id(
+                conn,
+                insert(t.submission).values(
+                    state=str(State.SUBMITTED),
+                    format=table.format,
+                    file_name=name,
+                    content_sha256=sha,
+                    submitter=self.monitor.actor,
+                    organization=organization,
+                    organization_type=str(organization_type),
+                    source=source,
+                    method_note=method_note,
+                    rows=len(observations),
+                    report=checked.report.to_dict(),
+                    created_at=now,
+                    updated_at=now,
+                ),
+            )
+            conn.execute(insert(t.submission_file).values(submission_id=sid, content=content))
+            _stage(conn, sid, checked, observations)
+            self.store.audit(
+                conn,
+                self.monitor.actor,
+                "submission.submit",
+                "submission",
+                str(sid),
+                {
+                    "file": name,
+                    "sha256": sha,
+                    "rows": len(observations),
+                    "organization": organization,
+                    "warnings": len(checked.report.warnings),
+                    **changes,
+                },
+            )
+            self._transition(conn, sid, State.SUBMITTED, Action.VALIDATE, None)
+        return SubmissionOutcome(
+            sid, True, State.VALIDATED, table.format, table.rows, table.encoding, checked.report, changes
+        )
+
+    # -- workflow ------------------------------------------------------------------------
+
+    def approve(self, submission_id: int, comment: str | None = None) -> RevisionSummary:
+        """Record the submission's values as new revisions (locked until a new submission revises them)."""
+        with self.store.transaction() as conn:
+            row = self._get(conn, submission_id)
+            state = next_state(State(row["state"]), Action.APPROVE)
+            summary = self.store.record_observations(
+                self._staged(conn, submission_id),
+                kind="submission",
+                name=f"submission {submission_id}: {row['file_name']}",
+                actor=self.monitor.actor,
+                source_file=row["file_name"],
+                sha256=row["content_sha256"],
+                organization=row["organization"],
+                note=row["method_note"],
+                conn=conn,
+            )
+            conn.execute(
+                update(t.submission)
+                .where(t.submission.c.id == submission_id)
+                .values(batch_id=summary.batch_id, state=str(state), updated_at=_now(), comment=comment)
+            )
+            self.store.audit(
+                conn,
+                self.monitor.actor,
+                "submission.approve",
+                "submission",
+                str(submission_id),
+                {
+                    "from": row["state"],
+                    "to": str(state),
+                    "batch": summary.batch_id,
+                    "new": summary.new,
+                    "revised": summary.revised,
+                    "unchanged": summary.unchanged,
+                    "comment": comment,
+                },
+            )
+            return summary
+
+    def publish(self, submission_id: int, comment: str | None = None) -> None:
+        with self.store.transaction() as conn:
+            row = self._get(conn, submission_id)
+            self._transition(conn, submission_id, State(row["state"]), Action.PUBLISH, comment)
+
+    def return_(self, submission_id: int, comment: str) -> None:
+        if not comment.strip():
+            raise SubmissionError("a returned submission needs a comment for the submitter", expected="a comment")
+        with self.store.transaction() as conn:
+            row = self._get(conn, submission_id)
+            self._transition(conn, submission_id, State(row["state"]), Action.RETURN, comment)
+
+    def _transition(
+        self, conn: Connection, submission_id: int, current: State, action: Action, comment: str | None
+    ) -> State:
+        target = next_state(current, action)
+        values: dict[str, Any] = {"state": str(target), "updated_at": _now()}
+        if comment is not None:
+            values["comment"] = comment
+        conn.execute(update(t.submission).where(t.submission.c.id == submission_id).values(**values))
+        self.store.audit(
+            conn,
+            self.monitor.actor,
+            f"submission.{action}",
+            "submission",
+            str(submission_id),
+            {"from": str(current), "to": str(target), "comment": comment},
+        )
+        return target
+
+    # -- reading back -----------------------------------------------------------------------
+
+    def entries(self, state: str | None = None) -> list[dict[str, Any]]:
+        s = t.submission.c
+        query = select(
+            s.id,
+            s.state,
+            s.format,
+            s.file_name,
+            s.submitter,
+            s.organization,
+            s.organization_type,
+            s.rows,
+            s.created_at,
+            s.updated_at,
+            s.comment,
+        ).order_by(s.id)
+        if state:
+            query = query.where(s.state == state)
+        self.store.require_schema()
+        with self.store.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
+
+    def get(self, submission_id: int) -> dict[str, Any]:
+        with self.store.engine.connect() as conn:
+            return self._get(conn, submission_id)
+
+    def changes(self, submission_id: int, limit: int | None = 1000) -> list[dict[str, Any]]:
+        """Each staged value against the stored one: new, revised (old → new) or unchanged."""
+        with self.store.engine.connect() as conn:
+            self._get(conn, submission_id)
+            staged = list(self._staged(conn, submission_id))
+            current = self.store.current_for(conn, staged)
+        out: list[dict[str, Any]] = []
+        for obs in staged:
+            stored = current.get(obs.key)
+            status = "new" if stored is None else ("unchanged" if stored[0].same_value(obs) else "revised")
+            out.append(
+                {
+                    "indicator": obs.series,
+                    "geo": obs.geo,
+                    "period": obs.period,
+                    "disaggregation": dict(obs.disaggregation),
+                    "status": status,
+                    "old": None if stored is None else stored[0].value,
+                    "old_revision": None if stored is None else stored[1],
+                    "new": obs.value,
+                }
+            )
+        order = {"revised": 0, "new": 1, "unchanged": 2}
+        out.sort(key=lambda c: order[c["status"]])
+        return out if limit is None else out[:limit]
+
+    def original(self, submission_id: int) -> tuple[str, bytes]:
+        with self.store.engine.connect() as conn:
+            row = self._get(conn, submission_id)
+            content = conn.execute(
+                select(t.submission_file.c.content).where(t.submission_file.c.submission_id == submission_id)
+            ).scalar_one()
+        return str(row["file_name"]), bytes(content)
+
+    def _get(self, conn: Connection, submission_id: int) -> dict[str, Any]:
+        self.store.require_schema()
+        row = conn.execute(select(t.submission).where(t.submission.c.id == submission_id)).first()
+        if row is None:
+            raise NotFound(f"no submission {submission_id}", hint="`habmon submissions list` shows them")
+        return dict(row._mapping)
+
+    def _by_sha(self, sha: str) -> dict[str, Any] | None:
+        self.store.require_schema()
+        with self.store.engine.connect() as conn:
+            row = conn.execute(
+                select(t.submission).where(t.submission.c.content_sha256 == sha).order_by(t.submission.c.id.desc())
+            ).first()
+        return None if row is None else dict(row._mapping)
+
+    def _staged(self, conn: Connection, submission_id: int) -> Iterator[Observation]:
+        r = t.submission_row.c
+        rows = conn.execute(select(t.submission_row).where(r.submission_id == submission_id).order_by(r.id))
+        for row in rows:
+            yield Observation(
+                series=row.series,
+                geo=row.geo_code,
+                period=row.period,
+                value=row.value,
+                unit=row.unit,
+                nature=Nature(row.nature),
+                source=row.source,
+                disaggregation=dict(row.disaggregation or {}),
+                numerator=row.numerator,
+                denominator=row.denominator,
+                note=row.note,
+            )
+
+    def count_staged(self) -> int:
+        with self.store.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(t.submission_row)).scalar_one())
+
+
+def _clean(value: Any) -> Any:
+    return None if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA else value
+
+
+def _observations(checked: Validated) -> Iterator[Observation]:
+    frame = checked.frame
+    dims = checked.dimensions
+    columns = [*KEY, "value", "numerator", "denominator", "unit", "nature", "source", "note", *dims]
+    for record in frame[columns].itertuples(index=False, name=None):
+        values = dict(zip(columns, record, strict=True))
+        yield Observation(
+            series=values["series"],
+            geo=values["geo"],
+            period=int(values["period"]),
+            value=float(values["value"]),
+            unit=values["unit"],
+            nature=Nature(values["nature"]),
+            source=values["source"],
+            disaggregation={d: values[d] for d in dims if _clean(values[d]) is not None},
+            numerator=_clean(values["numerator"]),
+            denominator=_clean(values["denominator"]),
+            note=_clean(values["note"]),
+        )
+
+
+def _stage(conn: Connection, submission_id: int, checked: Validated, observations: Sequence[Observation]) -> None:
+    source_rows = checked.frame[ROW].tolist()
+    batch: list[dict[str, Any]] = []
+    for obs, source_row in zip(observations, source_rows, strict=True):
+        key = obs.key
+        batch.append(
+            {
+                "submission_id": submission_id,
+                "series": obs.series,
+                "geo_code": obs.geo,
+                "period": obs.period,
+                "disaggregation_key": key.disaggregation,
+                "disaggregation": dict(obs.disaggregation),
+                "value": obs.value,
+                "numerator": obs.numerator,
+                "denominator": obs.denominator,
+                "unit": obs.unit,
+                "nature": str(obs.nature),
+                "source": obs.source,
+                "note": obs.note,
+                "source_row": int(source_row),
+            }
+        )
+        if len(batch) >= CHUNK:
+            conn.execute(insert(t.submission_row), batch)
+            batch = []
+    if batch:
+        conn.execute(insert(t.submission_row), batch)
+
+
+def _change_counts(
+    current: Mapping[ObservationKey, tuple[Observation, int]], observations: Sequence[Observation]
+) -> dict[str, int]:
+    counts = {"new": 0, "revised": 0, "unchanged": 0}
+    for obs in observations:
+        stored = current.get(obs.key)
+        counts["new" if stored is None else ("unchanged" if stored[0].same_value(obs) else "revised")] += 1
+    return counts

@@ -1,0 +1,488 @@
+"""Validation of a submission: every check, every row, one report.
+
+Checks run column-wise over the whole table (pandas), so a million rows validate in
+seconds, and each failing cell becomes a :class:`~habmon.problems.Problem` naming the
+file, sheet, row and column, what was expected and what was found. The rules come from
+the indicator registry (ranges, periods, ratio tolerance, cross-indicator rules,
+outlier factor), not from code branches per indicator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from habmon.geo.model import Geography
+from habmon.indicators.model import AggregationMethod, Codelists, RuleKind, Unit, ValidationRules
+from habmon.indicators.registry import Registry
+from habmon.observation import Nature
+from habmon.problems import NotFound, Problem, Report
+from habmon.submission.table import ROW, SHEET, SubmissionTable
+
+KEY = ["series", "geo", "period", "disaggregation_key"]
+NUMERIC = ("value", "numerator", "denominator")
+TOTALS_TOLERANCE = 0.005  # relative
+NATURES = {n.value for n in Nature}
+
+# History of stored values the checks compare against: (series codes) -> frame with KEY + value
+HistoryLookup = Callable[[Sequence[str]], pd.DataFrame]
+
+
+@dataclass(frozen=True)
+class Validated:
+    """The outcome of validation: the normalised observations (only if valid) and the report."""
+
+    frame: pd.DataFrame  # KEY + disaggregation dims + value, numerator, denominator, unit, nature, source, note, _row
+    report: Report
+    dimensions: tuple[str, ...]
+
+    @property
+    def valid(self) -> bool:
+        return self.report.valid
+
+
+@dataclass(frozen=True)
+class SeriesRules:
+    unit: str
+    minimum: float | None
+    maximum: float | None
+    first_period: int
+    last_period: int
+    ratio_tolerance: float
+    multiplier: float | None
+    outlier_factor: float
+    aggregation: AggregationMethod
+    disaggregations: frozenset[str] | None  # None: any dimension allowed (auxiliary series)
+    rules: tuple[tuple[RuleKind, str], ...]
+
+
+def series_rules(registry: Registry) -> dict[str, SeriesRules]:
+    out: dict[str, SeriesRules] = {}
+    for ind in registry.indicators:
+        out[ind.code] = _rules(
+            ind.unit,
+            ind.validation,
+            ind.ratio.multiplier if ind.ratio else None,
+            ind.aggregation.method,
+            frozenset(ind.disaggregations),
+        )
+    for aux in registry.codelists.auxiliary_series:
+        out[aux.code] = _rules(aux.unit, aux.validation, None, aux.aggregation.method, None)
+    return out
+
+
+def _rules(
+    unit: Unit,
+    rules: ValidationRules,
+    multiplier: float | None,
+    aggregation: AggregationMethod,
+    dims: frozenset[str] | None,
+) -> SeriesRules:
+    minimum = rules.minimum if rules.minimum is not None else (None if unit == Unit.SCORE else 0.0)
+    maximum = rules.maximum if rules.maximum is not None else (100.0 if unit == Unit.PERCENT else None)
+    return SeriesRules(
+        unit=str(unit),
+        minimum=minimum,
+        maximum=maximum,
+        first_period=rules.first_period,
+        last_period=rules.last_period,
+        ratio_tolerance=rules.ratio_tolerance,
+        multiplier=multiplier,
+        outlier_factor=rules.outlier_factor,
+        aggregation=aggregation,
+        disaggregations=dims,
+        rules=tuple((r.kind, r.other) for r in rules.rules),
+    )
+
+
+class _Collector:
+    """Builds problems for the rows of a mask, located in the source table."""
+
+    def __init__(self, table: SubmissionTable, frame: pd.DataFrame) -> None:
+        self.table = table
+        self.frame = frame
+        self.index = frame.index
+        self.problems: list[Problem] = []
+        self.bad = np.zeros(len(frame), dtype=bool)
+        self._rows = frame[ROW].to_numpy()
+        self._sheets = frame[SHEET].to_numpy() if SHEET in frame else None
+
+    def mask(self, index: pd.Index) -> pd.Series:
+        out = pd.Series(False, index=self.index)
+        out[index] = True
+        return out
+
+    def add(
+        self,
+        mask: Any,
+        kind: str,
+        column: str,
+        expected: str | Callable[[int], str],
+        found: Iterable[Any] | None = None,
+        hint: str | None = None,
+        *,
+        error: bool = True,
+    ) -> None:
+        positions = np.flatnonzero(np.asarray(mask, dtype=bool))
+        if positions.size == 0:
+            return
+        if error:
+            self.bad[positions] = True
+        found_values = list(found) if found is not None else self.frame[column].to_numpy()[positions].tolist()
+        label = self.table.label(column)
+        for pos, value in zip(positions, found_values, strict=True):
+            self.problems.append(
+                Problem(
+                    kind,
+                    expected=expected(int(pos)) if callable(expected) else expected,
+                    found=_show(value),
+                    file=self.table.source,
+                    sheet=None if self._sheets is None else str(self._sheets[pos]),
+                    row=int(self._rows[pos]),
+                    column=label,
+                    hint=hint,
+                )
+            )
+
+
+def _num(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 1e5 else f"{value:g}"
+
+
+def _show(value: Any) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "(blank)"
+    return str(value)
+
+
+def validate(
+    table: SubmissionTable,
+    *,
+    registry: Registry,
+    geography: Geography,
+    history: HistoryLookup | None = None,
+    default_nature: Nature = Nature.C,
+    default_source: str | None = None,
+) -> Validated:
+    """Validate a submission table; all problems of all rows are reported together."""
+    problems = list(table.problems)
+    frame = table.frame.reset_index(drop=True)
+    dims = tuple(d.id for d in registry.codelists.dimensions if d.id in frame.columns)
+    if frame.empty or not Report.of(problems).valid:
+        return Validated(_empty_result(dims), Report.of(problems), dims)
+    c = _Collector(table, frame)
+    rules = series_rules(registry)
+
+    # -- required cells, codes --------------------------------------------------------
+    for column in ("indicator", "geo", "period", "value"):
+        c.add(frame[column].isna(), "missing", column, f"a value in column '{table.label(column)}'")
+    series = frame["indicator"]
+    known_series = series.isin(list(rules))
+    c.add(
+        series.notna() & ~known_series,
+        "code",
+        "indicator",
+        "an indicator or series code of the registry",
+        hint="`habmon indicators list` shows every code",
+    )
+    geo = _resolve_geo(frame["geo"], geography)
+    c.add(
+        frame["geo"].notna() & geo.isna(),
+        "code",
+        "geo",
+        "an M49, ISO3 or ISO2 code or a UN SDG city id",
+        hint="`habmon geo show CODE` checks a code",
+    )
+
+    # -- numbers and periods ---------------------------------------------------------------
+    numbers = {col: _number(frame, col) for col in NUMERIC}
+    for col, values in numbers.items():
+        if col in frame:
+            c.add(frame[col].notna() & values.isna(), "type", col, "a number (decimal point, no thousands separator)")
+    period = pd.to_numeric(frame["period"], errors="coerce")
+    integral = period.notna() & (period == period.round())
+    c.add(frame["period"].notna() & ~integral, "type", "period", "a year such as 2024")
+    first = series.map({k: r.first_period for k, r in rules.items()})
+    last = series.map({k: r.last_period for k, r in rules.items()})
+    outside = integral & known_series & ((period < first) | (period > last))
+    c.add(outside, "period", "period", lambda i: f"{int(first.iloc[i])}–{int(last.iloc[i])}")
+
+    # -- nature, unit, source ----------------------------------------------------------------
+    nature = (
+        frame["nature"].fillna(str(default_nature))
+        if "nature" in frame
+        else pd.Series(str(default_nature), index=frame.index)
+    )
+    nature = nature.str.upper()
+    c.add(~nature.isin(NATURES), "code", "nature", f"one of {', '.join(sorted(NATURES))}")
+    expected_unit = series.map({k: r.unit for k, r in rules.items()})
+    unit = frame["unit"].str.lower() if "unit" in frame else pd.Series(np.nan, index=frame.index, dtype=object)
+    c.add(
+        unit.notna() & known_series & (unit != expected_unit),
+        "value",
+        "unit",
+        lambda i: f"the indicator's unit '{expected_unit.iloc[i]}' (or blank)",
+    )
+    unit = unit.fillna(expected_unit)
+    source = (
+        frame["source"].fillna(default_source) if "source" in frame else pd.Series(default_source, index=frame.index)
+    )
+    c.add(source.isna(), "missing", "source", "a source (in the file or given with the submission)")
+
+    # -- disaggregations ----------------------------------------------------------------------
+    codes = _dimension_codes(registry.codelists)
+    for dim in dims:
+        column = frame[dim].where(frame[dim] != registry.codelists.dimension(dim).total)
+        mapped = column.map(codes[dim])
+        c.add(
+            column.notna() & mapped.isna(),
+            "code",
+            dim,
+            f"a code of '{dim}' ({', '.join(sorted(set(codes[dim].values())))})",
+        )
+        allowed = series.map({k: (r.disaggregations is None or dim in r.disaggregations) for k, r in rules.items()})
+        c.add(
+            column.notna() & known_series & allowed.eq(False),
+            "value",
+            dim,
+            f"blank: the indicator is not disaggregated by {dim}",
+            hint="the registry lists each indicator's disaggregations (`habmon indicators show CODE`)",
+        )
+        frame = frame.assign(**{dim: mapped})
+    disaggregation_key = _key(frame, dims)
+
+    # -- ranges and ratios ---------------------------------------------------------------------
+    value = numbers["value"]
+    minimum = series.map({k: r.minimum for k, r in rules.items()})
+    maximum = series.map({k: r.maximum for k, r in rules.items()})
+    too_low = value.notna() & minimum.notna() & (value < minimum)
+    too_high = value.notna() & maximum.notna() & (value > maximum)
+    c.add(too_low | too_high, "range", "value", lambda i: _range_text(minimum.iloc[i], maximum.iloc[i]))
+    num, den = numbers["numerator"], numbers["denominator"]
+    c.add(
+        num.notna() & den.notna() & (num > den),
+        "ratio",
+        "numerator",
+        lambda i: f"numerator ≤ denominator ({den.iloc[i]:g})",
+    )
+    c.add(den.notna() & (den <= 0), "ratio", "denominator", "a denominator greater than 0")
+    multiplier = series.map({k: r.multiplier for k, r in rules.items()})
+    tolerance = series.map({k: r.ratio_tolerance for k, r in rules.items()})
+    computed = num / den.where(den > 0) * multiplier
+    mismatch = computed.notna() & value.notna() & ((value - computed).abs() > tolerance)
+    c.add(
+        mismatch,
+        "ratio",
+        "value",
+        lambda i: (
+            f"numerator / denominator × {multiplier.iloc[i]:g} = {computed.iloc[i]:.4g} (± {tolerance.iloc[i]:g})"
+        ),
+    )
+
+    result = pd.DataFrame(
+        {
+            "series": series,
+            "geo": geo,
+            "period": period.where(integral).astype("Int64"),
+            "disaggregation_key": disaggregation_key,
+            "value": value,
+            "numerator": num,
+            "denominator": den,
+            "unit": unit,
+            "nature": nature,
+            "source": source,
+            "note": frame["note"] if "note" in frame else pd.Series(np.nan, index=frame.index, dtype=object),
+            ROW: frame[ROW],
+        }
+    )
+    for dim in dims:
+        result[dim] = frame[dim]
+
+    # -- duplicates, totals, cross-indicator rules, outliers ----------------------------------------
+    complete = result[KEY].notna().all(axis=1) & ~pd.Series(c.bad, index=result.index)
+    _duplicates(c, result, complete)
+    ok = complete & ~pd.Series(c.bad, index=result.index)
+    _totals(c, result[ok], dims, rules, {d: set(v.values()) for d, v in codes.items()})
+    stored = _history(history, result[ok])
+    _cross_rules(c, result[ok], rules, stored)
+    _outliers(c, result[ok], rules, stored)
+
+    report = Report.of(problems + c.problems)
+    valid = result[~pd.Series(c.bad, index=result.index)] if report.valid else _empty_result(dims)
+    return Validated(valid.reset_index(drop=True), report, dims)
+
+
+def _empty_result(dims: Sequence[str]) -> pd.DataFrame:
+    columns = [*KEY, "value", "numerator", "denominator", "unit", "nature", "source", "note", ROW, *dims]
+    return pd.DataFrame({col: pd.Series(dtype=object) for col in columns})
+
+
+def _number(frame: pd.DataFrame, column: str) -> pd.Series:
+    if column not in frame:
+        return pd.Series(np.nan, index=frame.index, dtype="float64")
+    return pd.to_numeric(frame[column], errors="coerce").astype("float64")
+
+
+def _resolve_geo(values: pd.Series, geography: Geography) -> pd.Series:
+    mapping: dict[str, str | None] = {}
+    for raw in values.dropna().unique():
+        try:
+            mapping[raw] = geography.resolve(str(raw)).code
+        except NotFound:
+            mapping[raw] = None
+    return values.map(mapping)
+
+
+def _dimension_codes(codelists: Codelists) -> dict[str, dict[str, str]]:
+    """For each dimension: accepted spelling (code id or SDMX code) → code id; totals excluded."""
+    out: dict[str, dict[str, str]] = {}
+    for dim in codelists.dimensions:
+        table: dict[str, str] = {}
+        for code in dim.codes:
+            if code.id == dim.total:
+                continue
+            table[code.id] = code.id
+            if code.sdmx:
+                table.setdefault(code.sdmx, code.id)
+        out[dim.id] = table
+    return out
+
+
+def _key(frame: pd.DataFrame, dims: Sequence[str]) -> pd.Series:
+    """Canonical disaggregation text per row (``age=Y15T24;sex=F``), '' for totals; dims in name order."""
+    key = pd.Series("", index=frame.index, dtype=object)
+    for dim in sorted(dims):
+        part = (dim + "=" + frame[dim].astype(object)).where(frame[dim].notna(), "")
+        joined = key.where(key == "", key + ";")
+        key = (joined + part).where(part != "", key)
+    return key
+
+
+def _range_text(low: float | None, high: float | None) -> str:
+    if pd.notna(low) and pd.notna(high):
+        return f"a value from {low:g} to {high:g}"
+    if pd.notna(low):
+        return f"a value of at least {low:g}"
+    return f"a value of at most {high:g}"
+
+
+def _duplicates(c: _Collector, result: pd.DataFrame, complete: pd.Series) -> None:
+    keyed = result[complete]
+    dup = keyed.duplicated(subset=KEY, keep="first")
+    if not dup.any():
+        return
+    first_row = keyed.groupby(KEY, dropna=False)[ROW].transform("first")
+    mask = c.mask(keyed.index[dup.to_numpy()])
+    c.add(
+        mask,
+        "duplicate-row",
+        "indicator",
+        lambda i: f"one row per indicator, geography, year and disaggregation (first at row {first_row.loc[i]})",
+        found=(f"{r.series} {r.geo} {r.period} {r.disaggregation_key or 'total'}" for r in result[mask].itertuples()),
+    )
+
+
+def _totals(
+    c: _Collector,
+    ok: pd.DataFrame,
+    dims: Sequence[str],
+    rules: Mapping[str, SeriesRules],
+    codes: Mapping[str, set[str]],
+) -> None:
+    """Parts of one dimension against the total with every other key equal."""
+    for dim in dims:
+        parts = ok[ok[dim].notna()]
+        if parts.empty:
+            continue
+        others = [d for d in dims if d != dim]
+        group_key = ["series", "geo", "period", *others]
+        totals = ok[ok[dim].isna()]
+        stats = parts.groupby(group_key, dropna=False).agg(
+            low=("value", "min"), high=("value", "max"), total_sum=("value", "sum"), parts=("value", "size")
+        )
+        merged = totals.join(stats, on=group_key, how="inner")
+        if merged.empty:
+            continue
+        n_codes = len(codes[dim])
+        summed = merged["series"].map(lambda s: rules[s].aggregation in (AggregationMethod.SUM,))
+        tol = merged["value"].abs() * TOTALS_TOLERANCE + 1e-9
+        sum_bad = summed & (merged["parts"] == n_codes) & ((merged["total_sum"] - merged["value"]).abs() > tol)
+        mean_bad = ~summed & ((merged["value"] < merged["low"] - tol) | (merged["value"] > merged["high"] + tol))
+        bad = merged[sum_bad | mean_bad]
+        mask = c.mask(bad.index)
+        expected = {
+            i: (
+                f"the sum of the {dim} parts ({_num(r.total_sum)})"
+                if sum_bad.loc[i]
+                else f"a total between the {dim} parts ({r.low:g} … {r.high:g})"
+            )
+            for i, r in bad.iterrows()
+        }
+        c.add(mask, "totals", "value", expected.__getitem__)
+
+
+def _history(history: HistoryLookup | None, ok: pd.DataFrame) -> pd.DataFrame:
+    if history is None or ok.empty:
+        return pd.DataFrame(columns=[*KEY, "value"])
+    return history(sorted(ok["series"].unique()))
+
+
+def _cross_rules(c: _Collector, ok: pd.DataFrame, rules: Mapping[str, SeriesRules], stored: pd.DataFrame) -> None:
+    for code, rule in rules.items():
+        if not rule.rules:
+            continue
+        mine = ok[ok["series"] == code]
+        if mine.empty:
+            continue
+        for kind, other in rule.rules:
+            theirs = pd.concat(
+                [stored[stored["series"] == other][[*KEY, "value"]], ok[ok["series"] == other][[*KEY, "value"]]]
+            )
+            theirs = theirs.drop_duplicates(subset=KEY[1:], keep="last").set_index(KEY[1:])["value"]
+            joined = mine.join(theirs.rename("other"), on=KEY[1:], how="inner")
+            broken = (
+                joined["value"] > joined["other"]
+                if kind == RuleKind.NOT_GREATER_THAN
+                else joined["value"] < joined["other"]
+            )
+            bad = joined[broken]
+            mask = c.mask(bad.index)
+            word = "at most" if kind == RuleKind.NOT_GREATER_THAN else "at least"
+            expected = {i: f"{word} {other} for the same place and year ({_num(r)})" for i, r in bad["other"].items()}
+            c.add(mask, "rule", "value", expected.__getitem__)
+
+
+def _outliers(c: _Collector, ok: pd.DataFrame, rules: Mapping[str, SeriesRules], stored: pd.DataFrame) -> None:
+    """Warn when the change from the previous stored value is far outside the series' own yearly changes."""
+    if stored.empty or ok.empty:
+        return
+    hist = stored.sort_values(["series", "geo", "disaggregation_key", "period"])
+    group = ["series", "geo", "disaggregation_key"]
+    steps = hist.groupby(group)[["period", "value"]].diff()
+    hist = hist.assign(rate=steps["value"] / steps["period"])
+    spread = hist.groupby(group)["rate"].agg(median="median", mad=lambda r: (r - r.median()).abs().median(), n="count")
+    last = hist.groupby(group).agg(last_period=("period", "last"), last_value=("value", "last"))
+    merged = ok.join(spread, on=group, how="inner").join(last, on=group, how="inner")
+    merged = merged[(merged["n"] >= 3) & (merged["period"] > merged["last_period"])]
+    if merged.empty:
+        return
+    rate = (merged["value"] - merged["last_value"]) / (merged["period"] - merged["last_period"])
+    factor = merged["series"].map({k: r.outlier_factor for k, r in rules.items()})
+    scale = (merged["mad"] * 1.4826).clip(lower=merged["last_value"].abs() * 0.01 + 1e-9)
+    unusual = merged[(rate - merged["median"]).abs() > factor * scale]
+    mask = c.mask(unusual.index)
+    c.add(
+        mask,
+        "outlier",
+        "value",
+        lambda i: (
+            f"a change near the series' usual {merged.loc[i, 'median']:+.3g}/year from "
+            f"{merged.loc[i, 'last_value']:g} in {int(merged.loc[i, 'last_period'])}"
+        ),
+        error=False,
+        hint="check the value; if it is right, say why in the note column",
+    )
