@@ -100,12 +100,14 @@ class Monitor:
     def __init__(self, store: Store, actor: str = "habmon") -> None:
         self.store = store
         self.actor = actor
+        self._registry: Registry | None = None
 
     # -- setting up ------------------------------------------------------------
 
     def init(self, plan_file: Path | None = None, registry_dir: Path | None = None) -> list[LoadStep]:
         """Create/migrate the schema and load plan, registry, geography and the illustrative engagement list."""
         steps: list[LoadStep] = []
+        self._registry = None
         self.store.upgrade()
         plan_path = plan_file or default_plan_file()
         plan = load_plan(plan_path)
@@ -203,8 +205,10 @@ class Monitor:
         return parse_plan(self.store.plan_document(version_id), file=f"stored plan version {version_id or 'latest'}")
 
     def registry(self) -> Registry:
-        """The registry files of this installation, validated against the stored plan."""
-        return load_registry(self.plan())
+        """The registry files of this installation, validated against the stored plan (read once per Monitor)."""
+        if self._registry is None:
+            self._registry = load_registry(self.plan())
+        return self._registry
 
     def geography(self) -> Geography:
         return self.store.geography()

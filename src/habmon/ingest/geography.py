@@ -8,6 +8,7 @@ names, historical units, UN-Habitat regional offices and the engagement list.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -80,8 +81,12 @@ class _Builder:
 
 
 def build_geography(sources: Path | None = None, curated: Path | None = None) -> tuple[Geography, Report]:
-    sources = sources or data_dir() / "sources"
-    curated = curated or data_dir() / "geography"
+    """The geography and the report of source rows it could not place (cached: the result is immutable)."""
+    return _build(sources or data_dir() / "sources", curated or data_dir() / "geography")
+
+
+@functools.lru_cache(maxsize=4)
+def _build(sources: Path, curated: Path) -> tuple[Geography, Report]:
     b = _Builder()
     m49_rows = {m49(row["m49"]): (line, row) for line, row in read_csv_rows(sources / "unsd_m49_mapping.csv")}
     extra_names, problems = read_yaml(curated / "sdg_regions.yaml")

@@ -307,7 +307,9 @@ def validate(
     _duplicates(c, result, complete)
     ok = complete & ~pd.Series(c.bad, index=result.index)
     _totals(c, result[ok], dims, rules, {d: set(v.values()) for d, v in codes.items()})
-    stored = _history(history, result[ok])
+    wanted = set(result.loc[ok, "series"].unique())
+    wanted |= {other for code in list(wanted) for _, other in rules[code].rules}
+    stored = _history(history, sorted(wanted))
     _cross_rules(c, result[ok], rules, stored)
     _outliers(c, result[ok], rules, stored)
 
@@ -425,10 +427,10 @@ def _totals(
         c.add(mask, "totals", "value", expected.__getitem__)
 
 
-def _history(history: HistoryLookup | None, ok: pd.DataFrame) -> pd.DataFrame:
-    if history is None or ok.empty:
+def _history(history: HistoryLookup | None, series: Sequence[str]) -> pd.DataFrame:
+    if history is None or not series:
         return pd.DataFrame(columns=[*KEY, "value"])
-    return history(sorted(ok["series"].unique()))
+    return history(series)
 
 
 def _cross_rules(c: _Collector, ok: pd.DataFrame, rules: Mapping[str, SeriesRules], stored: pd.DataFrame) -> None:
