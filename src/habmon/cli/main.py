@@ -41,6 +41,7 @@ LangOpt = Annotated[str, typer.Option("--lang", help="Language of texts: zh or e
 
 class _State:
     database: str | None = None
+    user: str = "habmon"
 
 
 state = _State()
@@ -54,12 +55,16 @@ def main(
             "--database", envvar="HABMON_DATABASE_URL", help="Database URL (default: SQLite in $HABMON_HOME or ./var)."
         ),
     ] = None,
+    user: Annotated[
+        str, typer.Option("--user", envvar="HABMON_USER", help="Who is acting (recorded in the audit log).")
+    ] = "habmon",
 ) -> None:
     state.database = database
+    state.user = user
 
 
 def monitor() -> Monitor:
-    return Monitor(Store(state.database))
+    return Monitor(Store(state.database), actor=state.user)
 
 
 def _lang(lang: str) -> str:
@@ -641,6 +646,18 @@ def audit_list(
             )
         )
 
+
+def _register_submission_commands() -> None:
+    from habmon.cli import submissions
+
+    app.command("submit")(submissions.submit)
+    app.command("template")(submissions.template)
+    app.add_typer(submissions.submissions_app, name="submissions")
+    app.add_typer(submissions.export_app, name="export")
+    audit_app.command("export")(submissions.audit_export)
+
+
+_register_submission_commands()
 
 if __name__ == "__main__":
     app()

@@ -7,6 +7,7 @@ append-only: a value that differs from the stored one becomes a new revision.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -51,6 +52,23 @@ def default_url() -> str:
         return url
     home = Path(os.environ.get("HABMON_HOME", DEFAULT_HOME))
     return f"sqlite:///{home / 'habmon.sqlite3'}"
+
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+@functools.cache
+def schema_head() -> str:
+    """The newest migration revision shipped with this habmon."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    if head is None:  # pragma: no cover - habmon always ships migrations
+        raise StoreError("no migrations found", found=str(MIGRATIONS))
+    return str(head)
 
 
 def _now() -> datetime:
@@ -143,7 +161,7 @@ class Store:
         from alembic.config import Config
 
         config = Config()
-        config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+        config.set_main_option("script_location", str(MIGRATIONS))
         try:
             with self.engine.begin() as connection:
                 config.attributes["connection"] = connection
@@ -163,6 +181,14 @@ class Store:
         if revision is None:
             raise StoreError(
                 f"the database {self.display_url()} has no habmon data yet", hint="run `habmon init` or `habmon demo`"
+            )
+        head = schema_head()
+        if revision != head:
+            raise StoreError(
+                f"the database {self.display_url()} has an older schema",
+                expected=f"schema revision {head}",
+                found=f"revision {revision}",
+                hint="run `habmon init` to migrate it (nothing is lost)",
             )
         self._ready = True
 
@@ -656,6 +682,15 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
         return pd.DataFrame(rows, columns=["series", "geo", "period", "disaggregation_key", "value"])
+
+    def geos_with(self, series: str) -> list[str]:
+        """Places that have values of a series."""
+        self.require_schema()
+        o = t.observation.c
+        with self.engine.connect() as conn:
+            return list(
+                conn.execute(select(o.geo_code).where(o.series == series).distinct().order_by(o.geo_code)).scalars()
+            )
 
     def observation_count(self, *, current_only: bool = True) -> int:
         self.require_schema()

@@ -132,7 +132,12 @@ class _Collector:
             return
         if error:
             self.bad[positions] = True
-        found_values = list(found) if found is not None else self.frame[column].to_numpy()[positions].tolist()
+        if found is not None:
+            found_values = list(found)
+        elif column in self.frame:
+            found_values = self.frame[column].to_numpy()[positions].tolist()
+        else:
+            found_values = [None] * positions.size
         label = self.table.label(column)
         for pos, value in zip(positions, found_values, strict=True):
             self.problems.append(
