@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from habmon.observation import Nature, Observation
 from habmon.services import Monitor
 from habmon.store import tables as t
-from habmon.submission.service import Submissions, detect_format
+from habmon.submission.service import SubmissionOutcome, Submissions, detect_format
 from habmon.submission.workflow import OrganizationType, WorkflowError
 
 HEADER = "indicator,geo,period,value,numerator,denominator,sex,unit,nature,source\n"
@@ -22,7 +22,9 @@ def write(tmp_path: Path, body: str, name: str = "kenya.csv", encoding: str = "u
     return path
 
 
-def submit(subs: Submissions, path: Path, org_type: OrganizationType = OrganizationType.MEMBER_STATE):  # noqa: ANN201
+def submit(
+    subs: Submissions, path: Path, org_type: OrganizationType = OrganizationType.MEMBER_STATE
+) -> SubmissionOutcome:
     return subs.submit(path, organization="Kenya National Bureau of Statistics", organization_type=org_type)
 
 
