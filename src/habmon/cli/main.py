@@ -9,6 +9,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.tree import Tree
 
+from habmon.cli.context import monitor, state
 from habmon.cli.output import EXIT_INVALID, console, emit_json, handled, report_table, table
 from habmon.geo.model import GeoUnit, UnitKind
 from habmon.indicators.appraisal import CRITERIA, appraise
@@ -17,7 +18,6 @@ from habmon.ingest.files import check_plan_file, load_plan
 from habmon.plan.diff import diff_plans
 from habmon.plan.model import Plan
 from habmon.services import Monitor
-from habmon.store.store import Store
 
 app = typer.Typer(
     help="Habitat Monitor: results-based monitoring of UN-Habitat's Strategic Plan 2026–2029.",
@@ -39,14 +39,6 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on 
 LangOpt = Annotated[str, typer.Option("--lang", help="Language of texts: zh or en.")]
 
 
-class _State:
-    database: str | None = None
-    user: str = "habmon"
-
-
-state = _State()
-
-
 @app.callback()
 def main(
     database: Annotated[
@@ -61,10 +53,6 @@ def main(
 ) -> None:
     state.database = database
     state.user = user
-
-
-def monitor() -> Monitor:
-    return Monitor(Store(state.database), actor=state.user)
 
 
 def _lang(lang: str) -> str:
@@ -658,6 +646,3 @@ def _register_submission_commands() -> None:
 
 
 _register_submission_commands()
-
-if __name__ == "__main__":
-    app()

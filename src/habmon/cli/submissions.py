@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from habmon.cli.context import monitor
 from habmon.cli.output import EXIT_ERROR, EXIT_INVALID, console, emit_json, handled, report_table, table
 from habmon.submission.report import write_annotated_csv
 from habmon.submission.service import Submissions
@@ -21,8 +22,6 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on 
 
 
 def _service() -> Submissions:
-    from habmon.cli.main import monitor
-
     return Submissions(monitor())
 
 
@@ -250,7 +249,6 @@ def template(
     submitter: Annotated[str | None, typer.Option(help="Who the template is for.")] = None,
 ) -> None:
     """Generate an Excel submission template for a submitter and an indicator set."""
-    from habmon.cli.main import monitor
     from habmon.ingest.formats.excel import write_template
 
     with handled():
@@ -268,8 +266,6 @@ def template(
 
 
 def _published(indicator: str, geos: list[str]) -> list[Any]:
-    from habmon.cli.main import monitor
-
     m = monitor()
     registry, geography = m.registry(), m.geography()
     code = registry.get(indicator).code
@@ -284,7 +280,6 @@ def export_opensdg(
     geo: Annotated[list[str] | None, typer.Option(help="Places (repeat); default: every place with data.")] = None,
 ) -> None:
     """Published values as Open SDG data files (one CSV per indicator; GeoCode column for several places)."""
-    from habmon.cli.main import monitor
     from habmon.publish.opensdg import write_opensdg
 
     with handled():
@@ -301,7 +296,6 @@ def export_sdmx(
     geo: Annotated[list[str] | None, typer.Option(help="Places (repeat); default: every place with data.")] = None,
 ) -> None:
     """Published values as SDMX-CSV or SDMX-ML 2.1."""
-    from habmon.cli.main import monitor
     from habmon.publish.sdmx import write_sdmx_csv, write_sdmx_ml
 
     with handled():
@@ -316,8 +310,6 @@ def audit_export(
     object_type: Annotated[str | None, typer.Option("--type")] = None,
 ) -> None:
     """Export the audit log (oldest first)."""
-    from habmon.cli.main import monitor
-
     with handled():
         events = list(reversed(monitor().store.audit_events(object_type, limit=1_000_000)))
         if out.suffix.lower() == ".json":

@@ -415,19 +415,21 @@ def _totals(
         if merged.empty:
             continue
         n_codes = len(codes[dim])
-        summed = merged["series"].map(lambda s: rules[s].aggregation in (AggregationMethod.SUM,))
+        summed = merged["series"].map({k: r.aggregation == AggregationMethod.SUM for k, r in rules.items()})
         tol = merged["value"].abs() * TOTALS_TOLERANCE + 1e-9
         sum_bad = summed & (merged["parts"] == n_codes) & ((merged["total_sum"] - merged["value"]).abs() > tol)
         mean_bad = ~summed & ((merged["value"] < merged["low"] - tol) | (merged["value"] > merged["high"] + tol))
         bad = merged[sum_bad | mean_bad]
         mask = c.mask(bad.index)
+        sums, lows, highs = bad["total_sum"].to_numpy(), bad["low"].to_numpy(), bad["high"].to_numpy()
+        by_sum = sum_bad[bad.index].to_numpy()
         expected = {
             i: (
-                f"the sum of the {dim} parts ({_num(r.total_sum)})"
-                if sum_bad.loc[i]
-                else f"a total between the {dim} parts ({r.low:g} … {r.high:g})"
+                f"the sum of the {dim} parts ({_num(total)})"
+                if summed_row
+                else f"a total between the {dim} parts ({low:g} … {high:g})"
             )
-            for i, r in bad.iterrows()
+            for i, total, low, high, summed_row in zip(bad.index, sums, lows, highs, by_sum, strict=True)
         }
         c.add(mask, "totals", "value", expected.__getitem__)
 
