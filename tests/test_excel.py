@@ -112,6 +112,7 @@ def foreign(path: Path, rows: Sequence[Sequence[Any]], extra: dict[str, Sequence
 FILLED = {
     3: {"A": "11.1.1", "B": "404", "C": 2022, "D": 24.800000000000001, "I": "Census 2019", "K": "F"},
     4: {"A": "11.1.1", "B": "404", "C": 2021.0, "D": 25, "H": "E", "I": "  Census 2019 ", "J": "   "},
+    5: {"J": "   ", "K": ""},  # blanks only: skipped
     6: {"A": "1.4.1", "B": "ke_nairobi", "C": 2023, "D": 30.000000000000004, "E": 3, "F": 10, "I": "DHS", "M": "U"},
 }
 EXPECTED = [
@@ -243,7 +244,7 @@ def test_read_filled_template(tmp_path: Path, registry: Registry, geography: Geo
     assert table.format == "xlsx"
     assert table.source == path.name
     assert records(table, list(EXPECTED[0])) == EXPECTED
-    assert table.frame[ROW].tolist() == [3, 4, 6]  # the empty row 5 is skipped
+    assert table.frame[ROW].tolist() == [3, 4, 6]  # row 5 holds only blanks: skipped
     assert set(table.frame[SHEET]) == {SHEETS[lang][1]}
     assert table.frame["source"].tolist() == ["Census 2019", "Census 2019", "DHS"]
     assert table.frame.loc[2, ["numerator", "denominator", "urbanisation"]].tolist() == ["3", "10", "U"]

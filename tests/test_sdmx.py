@@ -110,10 +110,8 @@ def test_sdmx_ml_export_is_read_by_sdmx1(registry: Registry, slum_share: list[Ob
 def test_disaggregations_round_trip(fmt: str, registry: Registry, tmp_path: Path) -> None:
     table = read_sdmx(_export(fmt, _disaggregated(), tmp_path, registry), registry=registry)
     assert table.problems == ()
-    assert _cells(table, "sex", "urbanisation", "value") == _sorted(
-        [(None, None, "40"), ("F", None, "41.5"), ("M", None, "38.5")]
-        + [(None, "U", "30"), (None, "R", "50"), ("F", "U", "31.25")]
-    )
+    expected = [("F", "U", "31.25"), ("F", None, "41.5"), ("M", None, "38.5"), (None, "U", "30"), (None, "R", "50")]
+    assert _cells(table, "sex", "urbanisation", "value") == _sorted([(None, None, "40"), *expected])
     assert table.labels["sex"] == "SEX" and table.labels["urbanisation"] == "URBANISATION"
 
 
@@ -268,3 +266,28 @@ def test_sdmx_csv_with_labels_and_bom(registry: Registry, tmp_path: Path) -> Non
     table = read_sdmx(_write(tmp_path, "l.csv", text), registry=registry)
     assert table.problems == () and table.encoding == "utf-8-sig"
     assert _cells(table, "indicator", "geo", "period", "sex", "value") == [("11.1.1", "404", "2020", "F", "41.5")]
+
+
+@pytest.mark.parametrize("fmt", list(WRITERS))
+def test_parts_note_and_units_round_trip(fmt: str, registry: Registry, tmp_path: Path) -> None:
+    observations = [
+        Observation("11.1.1", "404", 2022, 45.5, "percent", Nature.E, "KNBS", numerator=91.0, denominator=200.0),
+        Observation("UH.IMP.2", "404", 2024, 1_250_000.0, "persons", Nature.C, "State Dept", note="provisional"),
+        Observation("POP.URBAN", "404", 2020, 15_000_000.0, "persons", Nature.M, "WUP 2018"),
+    ]
+    table = read_sdmx(_export(fmt, observations, tmp_path, registry), registry=registry)
+    assert table.problems == ()
+    columns = ("indicator", "value", "numerator", "denominator", "unit", "nature", "source", "note")
+    assert _cells(table, *columns) == _sorted(
+        [
+            ("11.1.1", "45.5", "91", "200", "percent", "E", "KNBS", None),
+            ("UH.IMP.2", "1250000", None, None, "persons", "C", "State Dept", "provisional"),
+            ("POP.URBAN", "15000000", None, None, "persons", "M", "WUP 2018", None),
+        ]
+    )
+
+
+@pytest.mark.parametrize("fmt", list(WRITERS))
+def test_no_observations(fmt: str, registry: Registry, tmp_path: Path) -> None:
+    table = read_sdmx(_export(fmt, [], tmp_path, registry), registry=registry)
+    assert table.problems == () and table.rows == 0

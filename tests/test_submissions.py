@@ -100,7 +100,9 @@ def test_valid_file_is_stored_as_a_validated_submission_with_its_original(
     row = subs.get(outcome.submission_id or 0)
     assert row["organization_type"] == "member_state" and row["submitter"] == "test"
     # blank nature of a member state's file means country data; blank source takes the submission's source
-    assert {o.nature for o in subs._staged(monitor.store.engine.connect(), outcome.submission_id or 0)} == {Nature.C}
+    with monitor.store.engine.connect() as conn:
+        staged = subs.staged_frame(conn, outcome.submission_id or 0)
+    assert set(staged["nature"]) == {"C"} and set(staged["source"]) == {"KNBS census 2024"}
 
 
 def test_the_same_file_twice_changes_nothing(subs: Submissions, monitor: Monitor, tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, and_, create_engine, event, func, insert, or_, select
+from sqlalchemy import Connection, Engine, create_engine, event, func, insert, or_, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
@@ -33,9 +33,10 @@ from habmon.geo.model import (
     Validity,
 )
 from habmon.indicators.registry import Registry
-from habmon.observation import Nature, Observation, ObservationKey, disaggregation_key
+from habmon.observation import Nature, Observation, ObservationKey
 from habmon.plan.model import Plan
 from habmon.problems import HabmonError
+from habmon.store import bulk
 from habmon.store import tables as t
 
 DEFAULT_HOME = "var"
@@ -535,14 +536,40 @@ class Store:
         note: str | None = None,
         conn: Connection | None = None,
     ) -> RevisionSummary:
-        """Store a batch atomically: new keys get revision 1, changed values a new revision, equal values nothing.
+        """Store a batch atomically: new keys get revision 1, changed values a new revision, equal values nothing."""
+        return self.record_frame(
+            bulk.frame_from_observations(observations),
+            kind=kind,
+            name=name,
+            actor=actor,
+            source_file=source_file,
+            sha256=sha256,
+            organization=organization,
+            note=note,
+            conn=conn,
+        )
+
+    def record_frame(
+        self,
+        frame: pd.DataFrame,
+        *,
+        kind: str,
+        name: str,
+        actor: str,
+        source_file: str | None = None,
+        sha256: str | None = None,
+        organization: str | None = None,
+        note: str | None = None,
+        conn: Connection | None = None,
+    ) -> RevisionSummary:
+        """:meth:`record_observations` for an observation frame (see :mod:`habmon.store.bulk`).
 
         With ``conn`` the batch joins the caller's transaction (e.g. approving a submission).
         """
         if conn is None:
             with self.transaction() as own:
-                return self.record_observations(
-                    observations,
+                return self.record_frame(
+                    frame,
                     kind=kind,
                     name=name,
                     actor=actor,
@@ -552,30 +579,22 @@ class Store:
                     note=note,
                     conn=own,
                 )
-        items = list(observations)
-        current = self.current_for(conn, items)
-        rows: list[dict[str, Any]] = []
-        new = revised = unchanged = 0
+        duplicated = frame.duplicated(subset=bulk.KEY)
+        if duplicated.any():
+            first = frame[duplicated].iloc[0]
+            raise StoreError(
+                "the batch holds the same observation twice",
+                found=str(
+                    ObservationKey(first["series"], first["geo"], int(first["period"]), first["disaggregation_key"])
+                ),
+                hint="validate the batch first; duplicates are reported there",
+            )
+        compared = bulk.compare(frame, bulk.current_frame(conn, sorted(frame["series"].unique())))
+        found = bulk.counts(compared)
+        changed = compared[compared["status"] != "unchanged"].copy()
+        if changed.empty:
+            return RevisionSummary(None, 0, 0, found["unchanged"])
         now = _now()
-        seen: set[ObservationKey] = set()
-        for obs in items:
-            key = obs.key
-            if key in seen:
-                raise StoreError(
-                    "the batch holds the same observation twice",
-                    found=str(key),
-                    hint="validate the batch first; duplicates are reported there",
-                )
-            seen.add(key)
-            stored = current.get(key)
-            if stored is not None and stored[0].same_value(obs):
-                unchanged += 1
-                continue
-            revision = 1 if stored is None else stored[1] + 1
-            new, revised = (new + 1, revised) if stored is None else (new, revised + 1)
-            rows.append(_observation_row(obs, revision, now))
-        if not rows:
-            return RevisionSummary(None, 0, 0, unchanged)
         batch_id = insert_id(
             conn,
             insert(t.batch).values(
@@ -589,42 +608,42 @@ class Store:
                 note=note,
             ),
         )
-        for row in rows:
-            row["batch_id"] = batch_id
-        for start in range(0, len(rows), 20_000):
-            conn.execute(insert(t.observation), rows[start : start + 20_000])
+        changed["revision"] = changed["old_revision"].fillna(0).astype("int64") + 1
+        changed = changed.rename(columns={"geo": "geo_code"})
+        columns = [
+            "batch_id",
+            "series",
+            "geo_code",
+            "period",
+            "disaggregation_key",
+            "disaggregation",
+            "value",
+            "numerator",
+            "denominator",
+            "unit",
+            "nature",
+            "source",
+            "note",
+            "revision",
+            "recorded_at",
+        ]
+        constants = {"batch_id": batch_id, "recorded_at": bulk.stamp(conn, now)}
+        bulk.bulk_insert(conn, t.observation, columns, bulk.rows_of(changed, columns, constants))
         self.audit(
             conn,
             actor,
             "observations.record",
             "batch",
             str(batch_id),
-            {"name": name, "new": new, "revised": revised, "unchanged": unchanged, "file": source_file},
+            {
+                "name": name,
+                "new": found["new"],
+                "revised": found["revised"],
+                "unchanged": found["unchanged"],
+                "file": source_file,
+            },
         )
-        return RevisionSummary(batch_id, new, revised, unchanged)
-
-    def current_for(self, conn: Connection, items: list[Observation]) -> dict[ObservationKey, tuple[Observation, int]]:
-        series = sorted({o.series for o in items})
-        if not series:
-            return {}
-        o = t.observation.c
-        latest = (
-            select(o.series, o.geo_code, o.period, o.disaggregation_key, func.max(o.revision).label("revision"))
-            .where(o.series.in_(series))
-            .group_by(o.series, o.geo_code, o.period, o.disaggregation_key)
-            .subquery()
-        )
-        query = select(t.observation).join(
-            latest,
-            and_(
-                o.series == latest.c.series,
-                o.geo_code == latest.c.geo_code,
-                o.period == latest.c.period,
-                o.disaggregation_key == latest.c.disaggregation_key,
-                o.revision == latest.c.revision,
-            ),
-        )
-        return {_key(r): (_observation(r), r.revision) for r in conn.execute(query)}
+        return RevisionSummary(batch_id, found["new"], found["revised"], found["unchanged"])
 
     def series(self, series: str, geo: str, *, history: bool = False, public: bool = False) -> list[StoredObservation]:
         """Observations of one series for one place, newest revision only unless ``history``.
@@ -661,27 +680,10 @@ class Store:
         return list(newest.values())
 
     def current_frame(self, series: Sequence[str]) -> pd.DataFrame:
-        """Newest revision of every stored value of these series: series, geo, period, disaggregation_key, value."""
-        o = t.observation.c
-        latest = (
-            select(o.series, o.geo_code, o.period, o.disaggregation_key, func.max(o.revision).label("revision"))
-            .where(o.series.in_(list(series)))
-            .group_by(o.series, o.geo_code, o.period, o.disaggregation_key)
-            .subquery()
-        )
-        query = select(o.series, o.geo_code, o.period, o.disaggregation_key, o.value).join(
-            latest,
-            and_(
-                o.series == latest.c.series,
-                o.geo_code == latest.c.geo_code,
-                o.period == latest.c.period,
-                o.disaggregation_key == latest.c.disaggregation_key,
-                o.revision == latest.c.revision,
-            ),
-        )
+        """Newest revision of every stored value of these series (see :func:`habmon.store.bulk.current_frame`)."""
+        self.require_schema()
         with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        return pd.DataFrame(rows, columns=["series", "geo", "period", "disaggregation_key", "value"])
+            return bulk.current_frame(conn, series)
 
     def geos_with(self, series: str) -> list[str]:
         """Places that have values of a series."""
@@ -734,10 +736,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _key(row: Any) -> ObservationKey:
-    return ObservationKey(row.series, row.geo_code, row.period, row.disaggregation_key)
-
-
 def _observation(row: Any) -> Observation:
     return Observation(
         series=row.series,
@@ -752,25 +750,6 @@ def _observation(row: Any) -> Observation:
         denominator=row.denominator,
         note=row.note,
     )
-
-
-def _observation_row(obs: Observation, revision: int, now: datetime) -> dict[str, Any]:
-    return {
-        "series": obs.series,
-        "geo_code": obs.geo,
-        "period": obs.period,
-        "disaggregation_key": disaggregation_key(obs.disaggregation),
-        "disaggregation": dict(obs.disaggregation),
-        "value": obs.value,
-        "numerator": obs.numerator,
-        "denominator": obs.denominator,
-        "unit": obs.unit,
-        "nature": str(obs.nature),
-        "source": obs.source,
-        "note": obs.note,
-        "revision": revision,
-        "recorded_at": now,
-    }
 
 
 def _elements(plan: Plan) -> Iterator[dict[str, Any]]:

@@ -7,7 +7,8 @@ write is one transaction; every transition is audited; the original file is kept
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,13 +17,13 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, func, insert, select, update
 
-from habmon.observation import Nature, Observation, ObservationKey
 from habmon.problems import HabmonError, NotFound, Report
 from habmon.services import Monitor
+from habmon.store import bulk
 from habmon.store import tables as t
 from habmon.store.store import RevisionSummary, insert_id
 from habmon.submission.table import ROW, SubmissionTable
-from habmon.submission.validate import KEY, Validated, validate
+from habmon.submission.validate import Validated, validate
 from habmon.submission.workflow import DEFAULT_NATURE, Action, OrganizationType, State, next_state
 
 CHUNK = 50_000
@@ -191,9 +192,9 @@ class Submissions:
         checked = self.check(table, organization_type=organization_type, source=source)
         if not checked.valid:
             return SubmissionOutcome(None, False, None, table.format, table.rows, table.encoding, checked.report, {})
-        observations = list(_observations(checked))
+        frame = observation_frame(checked)
         with self.store.transaction() as conn:
-            changes = _change_counts(self.store.current_for(conn, observations), observations)
+            changes = bulk.counts(bulk.compare(frame, bulk.current_frame(conn, sorted(frame["series"].unique()))))
             now = _now()
             sid = insert_id(
                 conn,
@@ -207,14 +208,19 @@ class Submissions:
                     organization_type=str(organization_type),
                     source=source,
                     method_note=method_note,
-                    rows=len(observations),
+                    rows=len(frame),
                     report=checked.report.to_dict(),
                     created_at=now,
                     updated_at=now,
                 ),
             )
             conn.execute(insert(t.submission_file).values(submission_id=sid, content=content))
-            _stage(conn, sid, checked, observations)
+            bulk.bulk_insert(
+                conn,
+                t.submission_row,
+                STAGED_COLUMNS,
+                bulk.rows_of(frame.rename(columns={"geo": "geo_code"}), STAGED_COLUMNS, {"submission_id": sid}),
+            )
             self.store.audit(
                 conn,
                 self.monitor.actor,
@@ -224,7 +230,7 @@ class Submissions:
                 {
                     "file": name,
                     "sha256": sha,
-                    "rows": len(observations),
+                    "rows": len(frame),
                     "organization": organization,
                     "warnings": len(checked.report.warnings),
                     **changes,
@@ -242,8 +248,8 @@ class Submissions:
         with self.store.transaction() as conn:
             row = self._get(conn, submission_id)
             state = next_state(State(row["state"]), Action.APPROVE)
-            summary = self.store.record_observations(
-                self._staged(conn, submission_id),
+            summary = self.store.record_frame(
+                self.staged_frame(conn, submission_id),
                 kind="submission",
                 name=f"submission {submission_id}: {row['file_name']}",
                 actor=self.monitor.actor,
@@ -334,30 +340,55 @@ class Submissions:
             return self._get(conn, submission_id)
 
     def changes(self, submission_id: int, limit: int | None = 1000) -> list[dict[str, Any]]:
-        """Each staged value against the stored one: new, revised (old → new) or unchanged."""
+        """Each staged value against the stored one: new, revised (old → new) or unchanged; revised first."""
         with self.store.engine.connect() as conn:
             self._get(conn, submission_id)
-            staged = list(self._staged(conn, submission_id))
-            current = self.store.current_for(conn, staged)
-        out: list[dict[str, Any]] = []
-        for obs in staged:
-            stored = current.get(obs.key)
-            status = "new" if stored is None else ("unchanged" if stored[0].same_value(obs) else "revised")
-            out.append(
-                {
-                    "indicator": obs.series,
-                    "geo": obs.geo,
-                    "period": obs.period,
-                    "disaggregation": dict(obs.disaggregation),
-                    "status": status,
-                    "old": None if stored is None else stored[0].value,
-                    "old_revision": None if stored is None else stored[1],
-                    "new": obs.value,
-                }
+            staged = self.staged_frame(conn, submission_id)
+            compared = bulk.compare(staged, bulk.current_frame(conn, sorted(staged["series"].unique())))
+        order = compared["status"].map({"revised": 0, "new": 1, "unchanged": 2})
+        compared = compared.assign(_order=order).sort_values(["_order", "source_row"], kind="stable")
+        if limit is not None:
+            compared = compared.head(limit)
+        return [
+            {
+                "indicator": r.series,
+                "geo": r.geo,
+                "period": int(r.period),
+                "disaggregation": json.loads(r.disaggregation),
+                "status": r.status,
+                "old": None if pd.isna(r.old_value) else float(r.old_value),
+                "old_revision": None if pd.isna(r.old_revision) else int(r.old_revision),
+                "new": float(r.value),
+                "source_row": int(r.source_row),
+            }
+            for r in compared.itertuples(index=False)
+        ]
+
+    def staged_frame(self, conn: Connection, submission_id: int) -> pd.DataFrame:
+        """The submission's staged rows as an observation frame (plus ``source_row``)."""
+        r = t.submission_row.c
+        query = (
+            select(
+                r.series,
+                r.geo_code,
+                r.period,
+                r.disaggregation_key,
+                r.disaggregation,
+                r.value,
+                r.numerator,
+                r.denominator,
+                r.unit,
+                r.nature,
+                r.source,
+                r.note,
+                r.source_row,
             )
-        order = {"revised": 0, "new": 1, "unchanged": 2}
-        out.sort(key=lambda c: order[c["status"]])
-        return out if limit is None else out[:limit]
+            .where(r.submission_id == submission_id)
+            .order_by(r.id)
+        )
+        frame = pd.DataFrame(conn.execute(query).all(), columns=[*bulk.FRAME_COLUMNS, "source_row"])
+        frame["disaggregation"] = frame["disaggregation"].map(_json_text)
+        return frame
 
     def original(self, submission_id: int) -> tuple[str, bytes]:
         with self.store.engine.connect() as conn:
@@ -382,89 +413,50 @@ class Submissions:
             ).first()
         return None if row is None else dict(row._mapping)
 
-    def _staged(self, conn: Connection, submission_id: int) -> Iterator[Observation]:
-        r = t.submission_row.c
-        rows = conn.execute(select(t.submission_row).where(r.submission_id == submission_id).order_by(r.id))
-        for row in rows:
-            yield Observation(
-                series=row.series,
-                geo=row.geo_code,
-                period=row.period,
-                value=row.value,
-                unit=row.unit,
-                nature=Nature(row.nature),
-                source=row.source,
-                disaggregation=dict(row.disaggregation or {}),
-                numerator=row.numerator,
-                denominator=row.denominator,
-                note=row.note,
-            )
-
     def count_staged(self) -> int:
         with self.store.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(t.submission_row)).scalar_one())
 
 
-def _clean(value: Any) -> Any:
-    return None if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA else value
+STAGED_COLUMNS = [
+    "submission_id",
+    "series",
+    "geo_code",
+    "period",
+    "disaggregation_key",
+    "disaggregation",
+    "value",
+    "numerator",
+    "denominator",
+    "unit",
+    "nature",
+    "source",
+    "note",
+    "source_row",
+]
 
 
-def _observations(checked: Validated) -> Iterator[Observation]:
-    frame = checked.frame
-    dims = checked.dimensions
-    columns = [*KEY, "value", "numerator", "denominator", "unit", "nature", "source", "note", *dims]
-    for record in frame[columns].itertuples(index=False, name=None):
-        values = dict(zip(columns, record, strict=True))
-        yield Observation(
-            series=values["series"],
-            geo=values["geo"],
-            period=int(values["period"]),
-            value=float(values["value"]),
-            unit=values["unit"],
-            nature=Nature(values["nature"]),
-            source=values["source"],
-            disaggregation={d: values[d] for d in dims if _clean(values[d]) is not None},
-            numerator=_clean(values["numerator"]),
-            denominator=_clean(values["denominator"]),
-            note=_clean(values["note"]),
-        )
+def _json_text(value: Any) -> str:
+    return json.dumps(dict(sorted(value.items())), ensure_ascii=False) if isinstance(value, dict) else str(value)
 
 
-def _stage(conn: Connection, submission_id: int, checked: Validated, observations: Sequence[Observation]) -> None:
-    source_rows = checked.frame[ROW].tolist()
-    batch: list[dict[str, Any]] = []
-    for obs, source_row in zip(observations, source_rows, strict=True):
-        key = obs.key
-        batch.append(
-            {
-                "submission_id": submission_id,
-                "series": obs.series,
-                "geo_code": obs.geo,
-                "period": obs.period,
-                "disaggregation_key": key.disaggregation,
-                "disaggregation": dict(obs.disaggregation),
-                "value": obs.value,
-                "numerator": obs.numerator,
-                "denominator": obs.denominator,
-                "unit": obs.unit,
-                "nature": str(obs.nature),
-                "source": obs.source,
-                "note": obs.note,
-                "source_row": int(source_row),
-            }
-        )
-        if len(batch) >= CHUNK:
-            conn.execute(insert(t.submission_row), batch)
-            batch = []
-    if batch:
-        conn.execute(insert(t.submission_row), batch)
-
-
-def _change_counts(
-    current: Mapping[ObservationKey, tuple[Observation, int]], observations: Sequence[Observation]
-) -> dict[str, int]:
-    counts = {"new": 0, "revised": 0, "unchanged": 0}
-    for obs in observations:
-        stored = current.get(obs.key)
-        counts["new" if stored is None else ("unchanged" if stored[0].same_value(obs) else "revised")] += 1
-    return counts
+def observation_frame(checked: Validated) -> pd.DataFrame:
+    """The validated rows as an observation frame (see :mod:`habmon.store.bulk`), with their source row."""
+    v = checked.frame
+    return pd.DataFrame(
+        {
+            "series": v["series"].astype(object),
+            "geo": v["geo"].astype(object),
+            "period": v["period"].astype("int64"),
+            "disaggregation_key": v["disaggregation_key"].astype(object),
+            "disaggregation": bulk.disaggregation_json(v, checked.dimensions),
+            "value": v["value"].astype("float64"),
+            "numerator": v["numerator"].astype("float64"),
+            "denominator": v["denominator"].astype("float64"),
+            "unit": v["unit"].astype(object),
+            "nature": v["nature"].astype(object),
+            "source": v["source"].astype(object),
+            "note": v["note"].astype(object).where(v["note"].notna(), None),
+            "source_row": v[ROW].astype("int64"),
+        }
+    )

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import singledispatch
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -804,18 +805,15 @@ def _read_rows(layout: Layout, file: str) -> tuple[pd.DataFrame, list[Problem]]:
     problems: list[Problem] = []
     records: list[dict[str, Any]] = []
     stray: dict[int, int] = {}  # unlabelled column index -> first row holding data
-    rows = sheet.iter_rows(min_row=layout.first_row, max_col=sheet.max_column)
-    for number, cells in enumerate(rows, start=layout.first_row):
+    for number, cells in _rows_of_cells(sheet, layout.first_row):
         record: dict[str, Any] = {}
         filled = False
-        for cell in cells:
-            if cell.value is None or cell.column is None:
-                continue
-            index = cell.column
+        for index, cell in cells:
             if index in layout.ignored:
                 continue
             if index not in layout.columns:
-                stray.setdefault(index, number)
+                if cell_text(cell.value) is not None:
+                    stray.setdefault(index, number)
                 continue
             text, problem = _read_cell(cell, layout, file)
             filled = filled or text is not None or problem is not None
@@ -827,18 +825,27 @@ def _read_rows(layout: Layout, file: str) -> tuple[pd.DataFrame, list[Problem]]:
     return _frame(records, list(layout.columns.values())), problems
 
 
+def _rows_of_cells(sheet: Worksheet, first_row: int) -> Iterator[tuple[int, list[tuple[int, Cell | MergedCell]]]]:
+    """The cells holding a value from ``first_row`` on, row by row, as (column index, cell).
+
+    Goes through the sheet's stored cells: ``iter_rows`` would create a cell object for every blank in the
+    rectangle, which costs more time and memory than the reading itself on a large, sparse sheet.
+    """
+    stored = sorted(
+        (position, cell)
+        for position, cell in sheet._cells.items()  # private, but stable since openpyxl 2 and typed in the stubs
+        if position[0] >= first_row and cell.value is not None
+    )
+    for number, group in groupby(stored, key=lambda item: item[0][0]):
+        yield number, [(column, cell) for (_, column), cell in group]
+
+
 def _read_cell(cell: Cell | MergedCell, layout: Layout, file: str) -> tuple[str | None, Problem | None]:
     """The text of a cell, or None and the problem that prevents reading it."""
-    where: dict[str, Any] = {
-        "file": file,
-        "sheet": layout.sheet.title,
-        "row": cell.row,
-        "column": _known_label(layout, cell.column or 0),
-    }
     if cell.data_type == "f":
         found = getattr(cell.value, "text", None) or str(cell.value)
         found = found if found.startswith("=") else f"={found}"
-        return None, Problem("type", expected="a value, not a formula", found=found, **where)
+        return None, Problem("type", expected="a value, not a formula", found=found, **_where(cell, layout, file))
     if _is_percent(cell):
         shown = cell_text(float(cell.value) * 100)  # type: ignore[arg-type]
         warning = Problem(
@@ -847,10 +854,19 @@ def _read_cell(cell: Cell | MergedCell, layout: Layout, file: str) -> tuple[str 
             found=f"{shown}% (stored as {cell_text(cell.value)})",
             hint=f"read as {shown}; format the cell as a number to avoid this warning",
             severity=Severity.WARNING,
-            **where,
+            **_where(cell, layout, file),
         )
         return shown, warning
     return cell_text(cell.value), None
+
+
+def _where(cell: Cell | MergedCell, layout: Layout, file: str) -> dict[str, Any]:
+    return {
+        "file": file,
+        "sheet": layout.sheet.title,
+        "row": cell.row,
+        "column": _known_label(layout, cell.column or 0),
+    }
 
 
 def _is_percent(cell: Cell | MergedCell) -> bool:
@@ -977,10 +993,11 @@ def write_annotated_excel(
     sheet.title = DATA_SHEET.en
     _annotated_header(sheet, columns, _english_labels(columns, registry))
     out_rows = _output_rows(frame)
-    for position, out_row in enumerate(out_rows):
-        for index, column in enumerate(columns, start=1):
-            value = frame.at[position, column] if column in frame.columns else None
-            _write_value(sheet.cell(out_row, index), column, value)
+    for index, column in enumerate(columns, start=1):
+        if column not in frame.columns:
+            continue
+        for out_row, value in zip(out_rows, frame[column].tolist(), strict=True):
+            _write_value(sheet, out_row, index, column, value)
     placed = _place_problems(sheet, table, frame, out_rows, columns, problems)
     _problems_sheet(workbook.create_sheet(PROBLEMS_SHEET), problems, placed)
     _mark(workbook, lang="en", indicators=_indicators_in(frame), submitter=None, kind="annotated")
@@ -1015,15 +1032,15 @@ def _output_rows(frame: pd.DataFrame) -> list[int]:
     return list(range(FIRST_DATA_ROW, FIRST_DATA_ROW + len(frame)))
 
 
-def _write_value(cell: Cell | MergedCell, column: str, value: object) -> None:
+def _write_value(sheet: Worksheet, row: int, index: int, column: str, value: object) -> None:
     if value is None or pd.isna(value):
-        return
+        return  # no cell at all for a blank
     text = str(value)
     number = _as_number(text) if column in NUMERIC_COLUMNS else None
     if number is None:
-        _set_text(cell, text).number_format = "@"
+        _set_text(sheet.cell(row, index), text).number_format = "@"
     else:
-        cell.value = number
+        sheet.cell(row, index, number)
 
 
 def _as_number(text: str) -> int | float | None:
@@ -1069,16 +1086,17 @@ def _place_problems(
     """Mark each problem on its cell and in the row's Problems cell; return problem index -> output row."""
     lookup = _column_lookup(table, columns)
     by_row: dict[int, list[tuple[str | None, int]]] = {}
-    sheets = frame[SHEET] if SHEET in frame.columns else pd.Series([None] * len(frame), dtype=object)
-    for position, out_row in enumerate(out_rows):
-        by_row.setdefault(int(frame.at[position, ROW]), []).append((_sheet_name(sheets.iloc[position]), out_row))
+    sheets = frame[SHEET].tolist() if SHEET in frame.columns else [None] * len(frame)
+    for number, sheet_name, out_row in zip(frame[ROW].tolist(), sheets, out_rows, strict=True):
+        by_row.setdefault(int(number), []).append((_sheet_name(sheet_name), out_row))
     notes: dict[tuple[int, int], list[Problem]] = {}  # (row, column index) -> problems
     placed: dict[int, int] = {}
     problems_column = len(columns) + 1
+    positions = {column: index for index, column in enumerate(columns, start=1)}
     for number, problem in enumerate(problems):
         for out_row in _rows_of(problem, by_row):
             column = lookup.get((problem.column or "").casefold())
-            index = columns.index(column) + 1 if column else problems_column
+            index = positions[column] if column else problems_column
             notes.setdefault((out_row, index), []).append(problem)
             placed.setdefault(number, out_row)
     _annotate(sheet, notes, columns, problems_column)

@@ -1,0 +1,163 @@
+"""Column-wise writes for large batches: observation frames, bulk inserts (COPY on PostgreSQL).
+
+An *observation frame* is a pandas frame with the columns of :data:`FRAME_COLUMNS`; it is
+how a million submitted rows travel from validation to the store without a Python object
+per row.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, Table, and_, func, select
+
+from habmon.observation import Observation, disaggregation_key
+from habmon.store import tables as t
+
+KEY = ["series", "geo", "period", "disaggregation_key"]
+FRAME_COLUMNS = [
+    *KEY,
+    "disaggregation",  # JSON text, e.g. {"sex": "F"}
+    "value",
+    "numerator",
+    "denominator",
+    "unit",
+    "nature",
+    "source",
+    "note",
+]
+COMPARED = ["value", "numerator", "denominator", "unit", "nature", "source"]
+
+
+def frame_from_observations(observations: Iterable[Observation]) -> pd.DataFrame:
+    records = [
+        (
+            o.series,
+            o.geo,
+            o.period,
+            disaggregation_key(o.disaggregation),
+            json.dumps(dict(sorted(o.disaggregation.items())), ensure_ascii=False),
+            o.value,
+            o.numerator,
+            o.denominator,
+            o.unit,
+            str(o.nature),
+            o.source,
+            o.note,
+        )
+        for o in observations
+    ]
+    return _typed(pd.DataFrame.from_records(records, columns=FRAME_COLUMNS))
+
+
+def disaggregation_json(frame: pd.DataFrame, dims: Sequence[str]) -> pd.Series:
+    """JSON text of each row's disaggregation (dims in name order), built column-wise."""
+    text = pd.Series("", index=frame.index, dtype=object)
+    for dim in sorted(dims):
+        part = ('"' + dim + '": "' + frame[dim].astype(object) + '"').where(frame[dim].notna(), "")
+        text = (text.where(text == "", text + ", ") + part).where(part != "", text)
+    return "{" + text + "}"
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    frame["period"] = frame["period"].astype("int64")
+    for column in ("value", "numerator", "denominator"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    for column in ("series", "geo", "disaggregation_key", "disaggregation", "unit", "nature", "source", "note"):
+        frame[column] = frame[column].astype(object)
+    return frame
+
+
+def current_frame(conn: Connection, series: Sequence[str]) -> pd.DataFrame:
+    """Newest revision of every stored observation of these series, with the compared fields and revision."""
+    o = t.observation.c
+    columns = [*KEY, *COMPARED, "revision"]
+    if not series:
+        return pd.DataFrame(columns=columns)
+    latest = (
+        select(o.series, o.geo_code, o.period, o.disaggregation_key, func.max(o.revision).label("revision"))
+        .where(o.series.in_(list(series)))
+        .group_by(o.series, o.geo_code, o.period, o.disaggregation_key)
+        .subquery()
+    )
+    query = select(
+        o.series,
+        o.geo_code,
+        o.period,
+        o.disaggregation_key,
+        o.value,
+        o.numerator,
+        o.denominator,
+        o.unit,
+        o.nature,
+        o.source,
+        o.revision,
+    ).join(
+        latest,
+        and_(
+            o.series == latest.c.series,
+            o.geo_code == latest.c.geo_code,
+            o.period == latest.c.period,
+            o.disaggregation_key == latest.c.disaggregation_key,
+            o.revision == latest.c.revision,
+        ),
+    )
+    return pd.DataFrame(conn.execute(query).all(), columns=columns)
+
+
+def compare(frame: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
+    """The frame with ``status`` (new / revised / unchanged), ``old_value`` and ``old_revision``."""
+    old = current.rename(columns={c: f"{c}_old" for c in [*COMPARED, "revision"]})
+    merged = frame.merge(old, on=KEY, how="left", sort=False)
+    exists = merged["revision_old"].notna()
+    same = exists.copy()
+    for column in COMPARED:
+        a, b = merged[column], merged[f"{column}_old"]
+        same &= (a == b) | (a.isna() & b.isna())
+    merged["status"] = np.where(~exists, "new", np.where(same, "unchanged", "revised"))
+    merged["old_value"] = merged["value_old"]
+    merged["old_revision"] = merged["revision_old"]
+    return merged.drop(columns=[f"{c}_old" for c in [*COMPARED, "revision"]])
+
+
+def counts(compared: pd.DataFrame) -> dict[str, int]:
+    found = compared["status"].value_counts()
+    return {s: int(found.get(s, 0)) for s in ("new", "revised", "unchanged")}
+
+
+def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Insert many rows inside the caller's transaction: COPY on PostgreSQL, executemany elsewhere."""
+    names = ", ".join(columns)
+    if conn.dialect.name == "postgresql":
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:  # type: ignore[union-attr]
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join("?" for _ in columns)
+    conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", list(map(tuple, rows)))
+
+
+def stamp(conn: Connection, moment: datetime) -> Any:
+    """A timestamp as the dialect stores it (SQLite: SQLAlchemy's naive text form)."""
+    if conn.dialect.name == "sqlite":
+        return moment.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    return moment
+
+
+def rows_of(frame: pd.DataFrame, columns: Sequence[str], constants: Mapping[str, Any]) -> Iterable[tuple[Any, ...]]:
+    """Tuples for :func:`bulk_insert`: NaN becomes NULL; object arrays hold plain Python values."""
+    arrays = []
+    for column in columns:
+        if column in constants:
+            arrays.append(np.full(len(frame), constants[column], dtype=object))
+            continue
+        series = frame[column]
+        values = series.astype(object).where(series.notna(), None).to_numpy()
+        arrays.append(values)
+    return zip(*arrays, strict=True)
