@@ -55,15 +55,6 @@ def frame_from_observations(observations: Iterable[Observation]) -> pd.DataFrame
     return _typed(pd.DataFrame.from_records(records, columns=FRAME_COLUMNS))
 
 
-def disaggregation_json(frame: pd.DataFrame, dims: Sequence[str]) -> pd.Series:
-    """JSON text of each row's disaggregation (dims in name order), built column-wise."""
-    text = pd.Series("", index=frame.index, dtype=object)
-    for dim in sorted(dims):
-        part = ('"' + dim + '": "' + frame[dim].astype(object) + '"').where(frame[dim].notna(), "")
-        text = (text.where(text == "", text + ", ") + part).where(part != "", text)
-    return "{" + text + "}"
-
-
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     frame["period"] = frame["period"].astype("int64")
     for column in ("value", "numerator", "denominator"):
@@ -107,7 +98,12 @@ def current_frame(conn: Connection, series: Sequence[str]) -> pd.DataFrame:
             o.revision == latest.c.revision,
         ),
     )
-    return pd.DataFrame(conn.execute(query).all(), columns=columns)
+    return records_frame(conn.execute(query).all(), columns)
+
+
+def records_frame(rows: Sequence[Any], columns: Sequence[str]) -> pd.DataFrame:
+    """A frame from result rows (as plain tuples: pandas probes Row objects attribute by attribute)."""
+    return pd.DataFrame.from_records([tuple(r) for r in rows], columns=list(columns))
 
 
 def compare(frame: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
@@ -140,7 +136,11 @@ def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: It
                 copy.write_row(row)
         return
     marks = ", ".join("?" for _ in columns)
-    conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", list(map(tuple, rows)))
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:  # the same connection, inside the caller's transaction; rows stream without a list of a million tuples
+        cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
+    finally:
+        cursor.close()
 
 
 def stamp(conn: Connection, moment: datetime) -> Any:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, Text, cast, func, insert, select, update
 
 from habmon.problems import HabmonError, NotFound, Report
 from habmon.services import Monitor
@@ -373,7 +373,7 @@ class Submissions:
                 r.geo_code,
                 r.period,
                 r.disaggregation_key,
-                r.disaggregation,
+                cast(r.disaggregation, Text),
                 r.value,
                 r.numerator,
                 r.denominator,
@@ -386,7 +386,7 @@ class Submissions:
             .where(r.submission_id == submission_id)
             .order_by(r.id)
         )
-        frame = pd.DataFrame(conn.execute(query).all(), columns=[*bulk.FRAME_COLUMNS, "source_row"])
+        frame = bulk.records_frame(conn.execute(query).all(), [*bulk.FRAME_COLUMNS, "source_row"])
         frame["disaggregation"] = frame["disaggregation"].map(_json_text)
         return frame
 
@@ -449,7 +449,7 @@ def observation_frame(checked: Validated) -> pd.DataFrame:
             "geo": v["geo"].astype(object),
             "period": v["period"].astype("int64"),
             "disaggregation_key": v["disaggregation_key"].astype(object),
-            "disaggregation": bulk.disaggregation_json(v, checked.dimensions),
+            "disaggregation": v["disaggregation"].astype(object),
             "value": v["value"].astype("float64"),
             "numerator": v["numerator"].astype("float64"),
             "denominator": v["denominator"].astype("float64"),

@@ -9,6 +9,7 @@ outlier factor), not from code branches per indicator.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,7 @@ import pandas as pd
 from habmon.geo.model import Geography
 from habmon.indicators.model import AggregationMethod, Codelists, RuleKind, Unit, ValidationRules
 from habmon.indicators.registry import Registry
-from habmon.observation import Nature
+from habmon.observation import Nature, disaggregation_key
 from habmon.problems import NotFound, Problem, Report
 from habmon.submission.table import ROW, SHEET, SubmissionTable
 
@@ -154,6 +155,14 @@ class _Collector:
             )
 
 
+def lookup(values: pd.Series, mapping: Mapping[Any, Any]) -> pd.Series:
+    """``values.map(mapping)`` through the distinct values only (a million rows hold a few dozen codes)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    table = np.array([mapping.get(u) for u in uniques] + [None], dtype=object)
+    mapped = pd.Series(table[codes], index=values.index, dtype=object)
+    return mapped.where(mapped.notna(), np.nan).infer_objects()
+
+
 def _num(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 1e5 else f"{value:g}"
 
@@ -211,8 +220,8 @@ def validate(
     period = pd.to_numeric(frame["period"], errors="coerce")
     integral = period.notna() & (period == period.round())
     c.add(frame["period"].notna() & ~integral, "type", "period", "a year such as 2024")
-    first = series.map({k: r.first_period for k, r in rules.items()})
-    last = series.map({k: r.last_period for k, r in rules.items()})
+    first = lookup(series, {k: r.first_period for k, r in rules.items()})
+    last = lookup(series, {k: r.last_period for k, r in rules.items()})
     outside = integral & known_series & ((period < first) | (period > last))
     c.add(outside, "period", "period", lambda i: f"{int(first.iloc[i])}–{int(last.iloc[i])}")
 
@@ -224,7 +233,7 @@ def validate(
     )
     nature = nature.str.upper()
     c.add(~nature.isin(NATURES), "code", "nature", f"one of {', '.join(sorted(NATURES))}")
-    expected_unit = series.map({k: r.unit for k, r in rules.items()})
+    expected_unit = lookup(series, {k: r.unit for k, r in rules.items()})
     unit = frame["unit"].str.lower() if "unit" in frame else pd.Series(np.nan, index=frame.index, dtype=object)
     c.add(
         unit.notna() & known_series & (unit != expected_unit),
@@ -242,14 +251,14 @@ def validate(
     codes = _dimension_codes(registry.codelists)
     for dim in dims:
         column = frame[dim].where(frame[dim] != registry.codelists.dimension(dim).total)
-        mapped = column.map(codes[dim])
+        mapped = lookup(column, codes[dim])
         c.add(
             column.notna() & mapped.isna(),
             "code",
             dim,
             f"a code of '{dim}' ({', '.join(sorted(set(codes[dim].values())))})",
         )
-        allowed = series.map({k: (r.disaggregations is None or dim in r.disaggregations) for k, r in rules.items()})
+        allowed = lookup(series, {k: (r.disaggregations is None or dim in r.disaggregations) for k, r in rules.items()})
         c.add(
             column.notna() & known_series & allowed.eq(False),
             "value",
@@ -258,12 +267,12 @@ def validate(
             hint="the registry lists each indicator's disaggregations (`habmon indicators show CODE`)",
         )
         frame = frame.assign(**{dim: mapped})
-    disaggregation_key = _key(frame, dims)
+    disaggregation_key, disaggregation_json = disaggregation_texts(frame, dims)
 
     # -- ranges and ratios ---------------------------------------------------------------------
     value = numbers["value"]
-    minimum = series.map({k: r.minimum for k, r in rules.items()})
-    maximum = series.map({k: r.maximum for k, r in rules.items()})
+    minimum = lookup(series, {k: r.minimum for k, r in rules.items()})
+    maximum = lookup(series, {k: r.maximum for k, r in rules.items()})
     too_low = value.notna() & minimum.notna() & (value < minimum)
     too_high = value.notna() & maximum.notna() & (value > maximum)
     c.add(too_low | too_high, "range", "value", lambda i: _range_text(minimum.iloc[i], maximum.iloc[i]))
@@ -275,8 +284,8 @@ def validate(
         lambda i: f"numerator ≤ denominator ({den.iloc[i]:g})",
     )
     c.add(den.notna() & (den <= 0), "ratio", "denominator", "a denominator greater than 0")
-    multiplier = series.map({k: r.multiplier for k, r in rules.items()})
-    tolerance = series.map({k: r.ratio_tolerance for k, r in rules.items()})
+    multiplier = lookup(series, {k: r.multiplier for k, r in rules.items()})
+    tolerance = lookup(series, {k: r.ratio_tolerance for k, r in rules.items()})
     computed = num / den.where(den > 0) * multiplier
     mismatch = computed.notna() & value.notna() & ((value - computed).abs() > tolerance)
     c.add(
@@ -294,6 +303,7 @@ def validate(
             "geo": geo,
             "period": period.where(integral).astype("Int64"),
             "disaggregation_key": disaggregation_key,
+            "disaggregation": disaggregation_json,
             "value": value,
             "numerator": num,
             "denominator": den,
@@ -324,7 +334,19 @@ def validate(
 
 
 def _empty_result(dims: Sequence[str]) -> pd.DataFrame:
-    columns = [*KEY, "value", "numerator", "denominator", "unit", "nature", "source", "note", ROW, *dims]
+    columns = [
+        *KEY,
+        "disaggregation",
+        "value",
+        "numerator",
+        "denominator",
+        "unit",
+        "nature",
+        "source",
+        "note",
+        ROW,
+        *dims,
+    ]
     return pd.DataFrame({col: pd.Series(dtype=object) for col in columns})
 
 
@@ -341,7 +363,7 @@ def _resolve_geo(values: pd.Series, geography: Geography) -> pd.Series:
             mapping[raw] = geography.resolve(str(raw)).code
         except NotFound:
             mapping[raw] = None
-    return values.map(mapping)
+    return lookup(values, mapping)
 
 
 def _dimension_codes(codelists: Codelists) -> dict[str, dict[str, str]]:
@@ -359,14 +381,25 @@ def _dimension_codes(codelists: Codelists) -> dict[str, dict[str, str]]:
     return out
 
 
-def _key(frame: pd.DataFrame, dims: Sequence[str]) -> pd.Series:
-    """Canonical disaggregation text per row (``age=Y15T24;sex=F``), '' for totals; dims in name order."""
-    key = pd.Series("", index=frame.index, dtype=object)
-    for dim in sorted(dims):
-        part = (dim + "=" + frame[dim].astype(object)).where(frame[dim].notna(), "")
-        joined = key.where(key == "", key + ";")
-        key = (joined + part).where(part != "", key)
-    return key
+def disaggregation_texts(frame: pd.DataFrame, dims: Sequence[str]) -> tuple[pd.Series, pd.Series]:
+    """Each row's canonical disaggregation key (``age=Y15T24;sex=F``, '' for totals) and its JSON text.
+
+    Computed once per distinct combination of codes (a million rows hold a few dozen), then spread.
+    """
+    ordered = sorted(dims)
+    if not ordered:
+        return pd.Series("", index=frame.index, dtype=object), pd.Series("{}", index=frame.index, dtype=object)
+    groups = frame[ordered].groupby(ordered, dropna=False, sort=False)
+    ids = groups.ngroup().to_numpy()
+    keys, texts = [], []
+    for row in groups.head(1).itertuples(index=False, name=None):
+        codes = {d: c for d, c in zip(ordered, row, strict=True) if isinstance(c, str)}
+        keys.append(disaggregation_key(codes))
+        texts.append(json.dumps(codes, ensure_ascii=False))
+    return (
+        pd.Series(np.array(keys, dtype=object)[ids], index=frame.index),
+        pd.Series(np.array(texts, dtype=object)[ids], index=frame.index),
+    )
 
 
 def _range_text(low: float | None, high: float | None) -> str:
@@ -415,7 +448,7 @@ def _totals(
         if merged.empty:
             continue
         n_codes = len(codes[dim])
-        summed = merged["series"].map({k: r.aggregation == AggregationMethod.SUM for k, r in rules.items()})
+        summed = lookup(merged["series"], {k: r.aggregation == AggregationMethod.SUM for k, r in rules.items()})
         tol = merged["value"].abs() * TOTALS_TOLERANCE + 1e-9
         sum_bad = summed & (merged["parts"] == n_codes) & ((merged["total_sum"] - merged["value"]).abs() > tol)
         mean_bad = ~summed & ((merged["value"] < merged["low"] - tol) | (merged["value"] > merged["high"] + tol))
@@ -480,7 +513,7 @@ def _outliers(c: _Collector, ok: pd.DataFrame, rules: Mapping[str, SeriesRules],
     if merged.empty:
         return
     rate = (merged["value"] - merged["last_value"]) / (merged["period"] - merged["last_period"])
-    factor = merged["series"].map({k: r.outlier_factor for k, r in rules.items()})
+    factor = lookup(merged["series"], {k: r.outlier_factor for k, r in rules.items()})
     scale = (merged["mad"] * 1.4826).clip(lower=merged["last_value"].abs() * 0.01 + 1e-9)
     unusual = merged[(rate - merged["median"]).abs() > factor * scale]
     mask = c.mask(unusual.index)
