@@ -52,7 +52,8 @@ def writing(url: str, database_file: Path | None) -> bool:
         active = conn.execute(
             text(
                 "SELECT count(*) FROM pg_stat_activity "
-                "WHERE state = 'active' AND (query LIKE 'COPY submission_row%' OR query LIKE 'INSERT INTO submission_row%')"
+                "WHERE state = 'active' "
+                "AND (query LIKE 'COPY submission_row%' OR query LIKE 'INSERT INTO submission_row%')"
             )
         ).scalar_one()
     engine.dispose()

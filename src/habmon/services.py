@@ -213,11 +213,11 @@ class Monitor:
     def geography(self) -> Geography:
         return self.store.geography()
 
-    def series(self, indicator_code: str, geo_code: str, *, history: bool = False) -> Series:
+    def series(self, indicator_code: str, geo_code: str, *, history: bool = False, public: bool = False) -> Series:
         registry = self.registry()
         indicator = registry.get(indicator_code)
         unit = self.geography().resolve(geo_code)
-        observations = self.store.series(indicator.code, unit.code, history=history)
+        observations = self.store.series(indicator.code, unit.code, history=history, public=public)
         return Series(indicator, unit, tuple(observations))
 
     def engagements(self) -> tuple[list[Engagement], dict[str, Any] | None]:

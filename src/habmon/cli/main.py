@@ -551,12 +551,13 @@ def data_series(
     indicator: Annotated[str, typer.Option(help="Indicator or series code, e.g. 11.1.1")],
     geo: Annotated[str, typer.Option(help="M49, ISO3 or city id, e.g. KEN")],
     history: Annotated[bool, typer.Option("--history", help="Every revision, not just the newest.")] = False,
+    public: Annotated[bool, typer.Option("--public", help="Only published values (what the public sees).")] = False,
     json_output: JsonOpt = False,
     lang: LangOpt = "en",
 ) -> None:
     """Stored values of an indicator for a place, with provenance."""
     with handled(json_output):
-        series = monitor().series(indicator, geo, history=history)
+        series = monitor().series(indicator, geo, history=history, public=public)
         if json_output:
             emit_json(series.to_dict(lang))
             return
