@@ -11,6 +11,22 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 
+# The fields of an observation as they travel in frames (validation → store), in order.
+OBSERVATION_FIELDS = (
+    "series",
+    "geo",
+    "period",
+    "disaggregation_key",
+    "disaggregation",  # JSON text, e.g. {"sex": "F"}
+    "value",
+    "numerator",
+    "denominator",
+    "unit",
+    "nature",
+    "source",
+    "note",
+)
+
 
 class Nature(StrEnum):
     """Nature of the data, as in the SDG Global Database."""

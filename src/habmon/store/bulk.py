@@ -16,21 +16,13 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Table, and_, func, select
 
-from habmon.observation import Observation, disaggregation_key
+from habmon.observation import OBSERVATION_FIELDS, Observation, disaggregation_key
 from habmon.store import tables as t
 
 KEY = ["series", "geo", "period", "disaggregation_key"]
-FRAME_COLUMNS = [
-    *KEY,
-    "disaggregation",  # JSON text, e.g. {"sex": "F"}
-    "value",
-    "numerator",
-    "denominator",
-    "unit",
-    "nature",
-    "source",
-    "note",
-]
+FRAME_COLUMNS = list(OBSERVATION_FIELDS)
+# the same fields as stored in observation and submission_row
+STORED_COLUMNS = ["geo_code" if c == "geo" else c for c in OBSERVATION_FIELDS]
 COMPARED = ["value", "numerator", "denominator", "unit", "nature", "source"]
 
 

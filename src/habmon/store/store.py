@@ -610,23 +610,7 @@ class Store:
         )
         changed["revision"] = changed["old_revision"].fillna(0).astype("int64") + 1
         changed = changed.rename(columns={"geo": "geo_code"})
-        columns = [
-            "batch_id",
-            "series",
-            "geo_code",
-            "period",
-            "disaggregation_key",
-            "disaggregation",
-            "value",
-            "numerator",
-            "denominator",
-            "unit",
-            "nature",
-            "source",
-            "note",
-            "revision",
-            "recorded_at",
-        ]
+        columns = ["batch_id", *bulk.STORED_COLUMNS, "revision", "recorded_at"]
         constants = {"batch_id": batch_id, "recorded_at": bulk.stamp(conn, now)}
         bulk.bulk_insert(conn, t.observation, columns, bulk.rows_of(changed, columns, constants))
         self.audit(

@@ -418,22 +418,7 @@ class Submissions:
             return int(conn.execute(select(func.count()).select_from(t.submission_row)).scalar_one())
 
 
-STAGED_COLUMNS = [
-    "submission_id",
-    "series",
-    "geo_code",
-    "period",
-    "disaggregation_key",
-    "disaggregation",
-    "value",
-    "numerator",
-    "denominator",
-    "unit",
-    "nature",
-    "source",
-    "note",
-    "source_row",
-]
+STAGED_COLUMNS = ["submission_id", *bulk.STORED_COLUMNS, "source_row"]
 
 
 def _json_text(value: Any) -> str:

@@ -20,7 +20,7 @@ import pandas as pd
 from habmon.geo.model import Geography
 from habmon.indicators.model import AggregationMethod, Codelists, RuleKind, Unit, ValidationRules
 from habmon.indicators.registry import Registry
-from habmon.observation import Nature, disaggregation_key
+from habmon.observation import OBSERVATION_FIELDS, Nature, disaggregation_key
 from habmon.problems import NotFound, Problem, Report
 from habmon.submission.table import ROW, SHEET, SubmissionTable
 
@@ -334,19 +334,7 @@ def validate(
 
 
 def _empty_result(dims: Sequence[str]) -> pd.DataFrame:
-    columns = [
-        *KEY,
-        "disaggregation",
-        "value",
-        "numerator",
-        "denominator",
-        "unit",
-        "nature",
-        "source",
-        "note",
-        ROW,
-        *dims,
-    ]
+    columns = [*OBSERVATION_FIELDS, ROW, *dims]
     return pd.DataFrame({col: pd.Series(dtype=object) for col in columns})
 
 
