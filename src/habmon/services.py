@@ -33,7 +33,7 @@ from habmon.observation import Observation
 from habmon.plan.model import Plan
 from habmon.plan.validate import parse_plan
 from habmon.problems import InvalidDocument, Report
-from habmon.store.store import RevisionSummary, Store, StoredObservation
+from habmon.store.store import Batch, RevisionSummary, Store, StoredObservation
 
 ILLUSTRATIVE_ENGAGEMENTS = "engagements-illustrative.csv"
 ILLUSTRATIVE_LABEL = "ILLUSTRATIVE list of places where UN-Habitat works (demo data, not UN-Habitat's portfolio)"
@@ -188,16 +188,8 @@ class Monitor:
         organization: str | None = None,
         note: str | None = None,
     ) -> RevisionSummary:
-        return self.store.record_observations(
-            observations,
-            kind=kind,
-            name=name,
-            actor=self.actor,
-            source_file=source_file,
-            sha256=sha256,
-            organization=organization,
-            note=note,
-        )
+        batch = Batch(kind, name, self.actor, source_file, sha256, organization, note)
+        return self.store.record_observations(observations, batch)
 
     # -- reading ---------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import functools
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -74,6 +74,19 @@ def schema_head() -> str:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Where a batch of observations comes from: recorded with every value (provenance)."""
+
+    kind: str  # shipped | submission | …
+    name: str
+    actor: str
+    source_file: str | None = None
+    content_sha256: str | None = None
+    organization: str | None = None
+    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -524,61 +537,19 @@ class Store:
     # -- observations ----------------------------------------------------------
 
     def record_observations(
-        self,
-        observations: Iterable[Observation],
-        *,
-        kind: str,
-        name: str,
-        actor: str,
-        source_file: str | None = None,
-        sha256: str | None = None,
-        organization: str | None = None,
-        note: str | None = None,
-        conn: Connection | None = None,
+        self, observations: Iterable[Observation], batch: Batch, conn: Connection | None = None
     ) -> RevisionSummary:
         """Store a batch atomically: new keys get revision 1, changed values a new revision, equal values nothing."""
-        return self.record_frame(
-            bulk.frame_from_observations(observations),
-            kind=kind,
-            name=name,
-            actor=actor,
-            source_file=source_file,
-            sha256=sha256,
-            organization=organization,
-            note=note,
-            conn=conn,
-        )
+        return self.record_frame(bulk.frame_from_observations(observations), batch, conn)
 
-    def record_frame(
-        self,
-        frame: pd.DataFrame,
-        *,
-        kind: str,
-        name: str,
-        actor: str,
-        source_file: str | None = None,
-        sha256: str | None = None,
-        organization: str | None = None,
-        note: str | None = None,
-        conn: Connection | None = None,
-    ) -> RevisionSummary:
+    def record_frame(self, frame: pd.DataFrame, batch: Batch, conn: Connection | None = None) -> RevisionSummary:
         """:meth:`record_observations` for an observation frame (see :mod:`habmon.store.bulk`).
 
         With ``conn`` the batch joins the caller's transaction (e.g. approving a submission).
         """
         if conn is None:
             with self.transaction() as own:
-                return self.record_frame(
-                    frame,
-                    kind=kind,
-                    name=name,
-                    actor=actor,
-                    source_file=source_file,
-                    sha256=sha256,
-                    organization=organization,
-                    note=note,
-                    conn=own,
-                )
+                return self.record_frame(frame, batch, own)
         duplicated = frame.duplicated(subset=bulk.KEY)
         if duplicated.any():
             first = frame[duplicated].iloc[0]
@@ -595,19 +566,7 @@ class Store:
         if changed.empty:
             return RevisionSummary(None, 0, 0, found["unchanged"])
         now = _now()
-        batch_id = insert_id(
-            conn,
-            insert(t.batch).values(
-                kind=kind,
-                name=name,
-                source_file=source_file,
-                content_sha256=sha256,
-                actor=actor,
-                organization=organization,
-                loaded_at=now,
-                note=note,
-            ),
-        )
+        batch_id = insert_id(conn, insert(t.batch).values(loaded_at=now, **asdict(batch)))
         changed["revision"] = changed["old_revision"].fillna(0).astype("int64") + 1
         changed = changed.rename(columns={"geo": "geo_code"})
         columns = ["batch_id", *bulk.STORED_COLUMNS, "revision", "recorded_at"]
@@ -615,17 +574,11 @@ class Store:
         bulk.bulk_insert(conn, t.observation, columns, bulk.rows_of(changed, columns, constants))
         self.audit(
             conn,
-            actor,
+            batch.actor,
             "observations.record",
             "batch",
             str(batch_id),
-            {
-                "name": name,
-                "new": found["new"],
-                "revised": found["revised"],
-                "unchanged": found["unchanged"],
-                "file": source_file,
-            },
+            {"name": batch.name, **found, "file": batch.source_file},
         )
         return RevisionSummary(batch_id, found["new"], found["revised"], found["unchanged"])
 

@@ -21,7 +21,7 @@ from habmon.problems import HabmonError, NotFound, Report
 from habmon.services import Monitor
 from habmon.store import bulk
 from habmon.store import tables as t
-from habmon.store.store import RevisionSummary, insert_id
+from habmon.store.store import Batch, RevisionSummary, insert_id
 from habmon.submission.table import ROW, SubmissionTable
 from habmon.submission.validate import Validated, validate
 from habmon.submission.workflow import DEFAULT_NATURE, Action, OrganizationType, State, next_state
@@ -248,17 +248,16 @@ class Submissions:
         with self.store.transaction() as conn:
             row = self._get(conn, submission_id)
             state = next_state(State(row["state"]), Action.APPROVE)
-            summary = self.store.record_frame(
-                self.staged_frame(conn, submission_id),
+            batch = Batch(
                 kind="submission",
                 name=f"submission {submission_id}: {row['file_name']}",
                 actor=self.monitor.actor,
                 source_file=row["file_name"],
-                sha256=row["content_sha256"],
+                content_sha256=row["content_sha256"],
                 organization=row["organization"],
                 note=row["method_note"],
-                conn=conn,
             )
+            summary = self.store.record_frame(self.staged_frame(conn, submission_id), batch, conn)
             conn.execute(
                 update(t.submission)
                 .where(t.submission.c.id == submission_id)
