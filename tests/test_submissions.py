@@ -206,6 +206,7 @@ def test_outlier_against_the_series_history_is_a_warning(subs: Submissions, moni
     [
         ("a.csv", "indicator,geo,period,value\n", "csv"),
         ("b.csv", "DATAFLOW,SERIES,REF_AREA,TIME_PERIOD,OBS_VALUE\n", "sdmx"),
+        ("b2.csv", "STRUCTURE,STRUCTURE_ID,ACTION,SERIES,REF_AREA,TIME_PERIOD,OBS_VALUE\n", "sdmx"),
         ("indicator_11-1-1.csv", "Year,Sex,Value\n", "opensdg"),
         ("c.xlsx", "", "xlsx"),
         ("d.xml", "<x/>", "sdmx"),

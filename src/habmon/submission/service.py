@@ -53,7 +53,12 @@ def _read_opensdg(path: Path, **kw: Any) -> SubmissionTable:
     from habmon.ingest.formats.opensdg import read_opensdg
 
     return read_opensdg(
-        path, registry=kw["registry"], geo=kw.get("geo"), indicator=kw.get("indicator"), source_name=kw["source_name"]
+        path,
+        registry=kw["registry"],
+        geo=kw.get("geo"),
+        indicator=kw.get("indicator"),
+        source_name=kw["source_name"],
+        max_bytes=kw["max_bytes"],
     )
 
 
@@ -69,7 +74,7 @@ def detect_format(path: Path) -> str:
     with path.open("rb") as handle:
         head = handle.readline(4096).decode("utf-8", errors="replace").lstrip("\ufeff").strip().casefold()
     columns = {c.strip().strip('"') for c in head.split(",")}
-    if {"dataflow", "obs_value"} & columns:
+    if {"dataflow", "structure", "obs_value"} & columns:  # SDMX-CSV 1.0 (DATAFLOW) and 2.0 (STRUCTURE)
         return "sdmx"
     if "year" in columns and "value" in columns and "indicator" not in columns:
         return "opensdg"

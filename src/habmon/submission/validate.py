@@ -155,12 +155,28 @@ class _Collector:
             )
 
 
+class Lookup:
+    """``values.map(mapping)`` through the distinct values only: a million rows hold a few dozen codes, so
+    the column is factorized once and every mapping is applied to its distinct values."""
+
+    def __init__(self, values: pd.Series) -> None:
+        self.index = values.index
+        self.codes, self.uniques = pd.factorize(values, use_na_sentinel=True)
+
+    def __call__(self, mapping: Mapping[Any, Any]) -> pd.Series:
+        found = [mapping.get(u) for u in self.uniques]
+        present = [v for v in mapping.values() if v is not None]  # the mapping's type, not just the values found
+        numeric = bool(present) and all(isinstance(v, int | float) and not isinstance(v, bool) for v in present)
+        if numeric:
+            table = np.array([np.nan if v is None else v for v in [*found, None]], dtype="float64")
+            return pd.Series(table[self.codes], index=self.index)
+        table = np.array([*found, None], dtype=object)
+        mapped = pd.Series(table[self.codes], index=self.index, dtype=object)
+        return mapped.where(mapped.notna(), np.nan).infer_objects()  # all-blank → float NaN, as groupby keys expect
+
+
 def lookup(values: pd.Series, mapping: Mapping[Any, Any]) -> pd.Series:
-    """``values.map(mapping)`` through the distinct values only (a million rows hold a few dozen codes)."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    table = np.array([mapping.get(u) for u in uniques] + [None], dtype=object)
-    mapped = pd.Series(table[codes], index=values.index, dtype=object)
-    return mapped.where(mapped.notna(), np.nan).infer_objects()
+    return Lookup(values)(mapping)
 
 
 def _num(value: float) -> str:
@@ -195,6 +211,7 @@ def validate(
     for column in ("indicator", "geo", "period", "value"):
         c.add(frame[column].isna(), "missing", column, f"a value in column '{table.label(column)}'")
     series = frame["indicator"]
+    by_series = Lookup(series)
     known_series = series.isin(list(rules))
     c.add(
         series.notna() & ~known_series,
@@ -220,8 +237,8 @@ def validate(
     period = pd.to_numeric(frame["period"], errors="coerce")
     integral = period.notna() & (period == period.round())
     c.add(frame["period"].notna() & ~integral, "type", "period", "a year such as 2024")
-    first = lookup(series, {k: r.first_period for k, r in rules.items()})
-    last = lookup(series, {k: r.last_period for k, r in rules.items()})
+    first = by_series({k: r.first_period for k, r in rules.items()})
+    last = by_series({k: r.last_period for k, r in rules.items()})
     outside = integral & known_series & ((period < first) | (period > last))
     c.add(outside, "period", "period", lambda i: f"{int(first.iloc[i])}–{int(last.iloc[i])}")
 
@@ -233,7 +250,7 @@ def validate(
     )
     nature = nature.str.upper()
     c.add(~nature.isin(NATURES), "code", "nature", f"one of {', '.join(sorted(NATURES))}")
-    expected_unit = lookup(series, {k: r.unit for k, r in rules.items()})
+    expected_unit = by_series({k: r.unit for k, r in rules.items()})
     unit = frame["unit"].str.lower() if "unit" in frame else pd.Series(np.nan, index=frame.index, dtype=object)
     c.add(
         unit.notna() & known_series & (unit != expected_unit),
@@ -258,7 +275,7 @@ def validate(
             dim,
             f"a code of '{dim}' ({', '.join(sorted(set(codes[dim].values())))})",
         )
-        allowed = lookup(series, {k: (r.disaggregations is None or dim in r.disaggregations) for k, r in rules.items()})
+        allowed = by_series({k: (r.disaggregations is None or dim in r.disaggregations) for k, r in rules.items()})
         c.add(
             column.notna() & known_series & allowed.eq(False),
             "value",
@@ -271,8 +288,8 @@ def validate(
 
     # -- ranges and ratios ---------------------------------------------------------------------
     value = numbers["value"]
-    minimum = lookup(series, {k: r.minimum for k, r in rules.items()})
-    maximum = lookup(series, {k: r.maximum for k, r in rules.items()})
+    minimum = by_series({k: r.minimum for k, r in rules.items()})
+    maximum = by_series({k: r.maximum for k, r in rules.items()})
     too_low = value.notna() & minimum.notna() & (value < minimum)
     too_high = value.notna() & maximum.notna() & (value > maximum)
     c.add(too_low | too_high, "range", "value", lambda i: _range_text(minimum.iloc[i], maximum.iloc[i]))
@@ -284,8 +301,8 @@ def validate(
         lambda i: f"numerator ≤ denominator ({den.iloc[i]:g})",
     )
     c.add(den.notna() & (den <= 0), "ratio", "denominator", "a denominator greater than 0")
-    multiplier = lookup(series, {k: r.multiplier for k, r in rules.items()})
-    tolerance = lookup(series, {k: r.ratio_tolerance for k, r in rules.items()})
+    multiplier = by_series({k: r.multiplier for k, r in rules.items()})
+    tolerance = by_series({k: r.ratio_tolerance for k, r in rules.items()})
     computed = num / den.where(den > 0) * multiplier
     mismatch = computed.notna() & value.notna() & ((value - computed).abs() > tolerance)
     c.add(
