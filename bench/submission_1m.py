@@ -8,7 +8,7 @@ the sums of their parts), then, in one process:
 * habmon: read → validate → stage (``Submissions.submit``), then approve (rows become revisions);
 * habmon with errors: the same file with every 10th row broken; validation must report every error.
 
-Usage: .venv/bin/python bench/submission_1m.py [--rows 1000000] [--keep DIR]
+Usage: .venv/bin/python bench/submission_1m.py [--rows 1000000] [--keep DIR] [--database URL]
 """
 
 from __future__ import annotations
@@ -73,6 +73,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--keep", type=Path)
+    parser.add_argument("--database", help="database URL (default: SQLite in the work directory)")
     args = parser.parse_args()
     directory = args.keep or Path(tempfile.mkdtemp(prefix="habmon-bench-"))
     directory.mkdir(parents=True, exist_ok=True)
@@ -84,7 +85,8 @@ def main() -> None:
     ref = reference(good, directory)
     print(f"reference (pandas.read_csv + sqlite3 executemany): {ref:.2f} s")
 
-    monitor = Monitor(Store(f"sqlite:///{directory / 'habmon.sqlite3'}"), actor="bench")
+    monitor = Monitor(Store(args.database or f"sqlite:///{directory / 'habmon.sqlite3'}"), actor="bench")
+    print(f"database: {monitor.store.dialect}")
     monitor.init()
     subs = Submissions(monitor)
 
