@@ -604,6 +604,52 @@ def data_summary(json_output: JsonOpt = False) -> None:
         )
 
 
+# -- engine ---------------------------------------------------------------------------
+
+
+@app.command("aggregate")
+def aggregate_command(
+    indicator: Annotated[str, typer.Option(help="Indicator code, e.g. 11.1.1")],
+    year: Annotated[int, typer.Option(help="Year")],
+    level: Annotated[str, typer.Option(help="world, region, subregion or group")] = "world",
+    engine: Annotated[str, typer.Option(help="duckdb (default) or spark")] = "duckdb",
+    json_output: JsonOpt = False,
+) -> None:
+    """Aggregate published country values to the world, SDG regions, sub-regions or groupings."""
+    from habmon.engine.aggregate import Level
+    from habmon.engine.service import aggregate_indicator
+
+    with handled(json_output):
+        try:
+            chosen = Level(level)
+        except ValueError:
+            console.print(f"[red]error:[/] --level must be one of {', '.join(v.value for v in Level)}, found {level!r}")
+            raise typer.Exit(EXIT_INVALID) from None
+        ind, rows = aggregate_indicator(monitor(), indicator, year, chosen, engine=engine)
+        if json_output:
+            emit_json([r.to_dict() for r in rows])
+            return
+        console.print(
+            table(
+                f"{ind.code} · {year} · {chosen}",
+                ["M49", "name", "value", "people", "coverage", "units reported", "published"],
+                [
+                    [
+                        r.code,
+                        r.name,
+                        "—" if r.value is None else f"{r.value:.2f}",
+                        "" if r.people is None else f"{r.people / 1e6:,.1f} million",
+                        "—" if r.coverage is None else f"{r.coverage:.1%} {bar(r.coverage, 1.0, 10)}",
+                        f"{r.units_reported}/{r.units_total}",
+                        "yes" if r.published else "no (coverage below the rule)",
+                    ]
+                    for r in rows
+                ],
+                caption=f"{ind.name.get('en')} — weighted by {ind.aggregation.weight or 'count'}; no gap filling yet",
+            )
+        )
+
+
 # -- audit --------------------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Table, and_, func, select
+from sqlalchemy import Connection, Table, and_, func, or_, select
 
 from habmon.observation import OBSERVATION_FIELDS, Observation, disaggregation_key
 from habmon.store import tables as t
@@ -56,18 +56,31 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def current_frame(conn: Connection, series: Sequence[str]) -> pd.DataFrame:
-    """Newest revision of every stored observation of these series, with the compared fields and revision."""
+def public_batches() -> Any:
+    """Batches whose values the public sees: shipped public data and published submissions."""
+    published = select(t.submission.c.batch_id).where(
+        t.submission.c.state == "published", t.submission.c.batch_id.is_not(None)
+    )
+    return select(t.batch.c.id).where(or_(t.batch.c.kind == "shipped", t.batch.c.id.in_(published)))
+
+
+def current_frame(conn: Connection, series: Sequence[str], *, public: bool = False) -> pd.DataFrame:
+    """Newest revision of every stored observation of these series, with the compared fields and revision.
+
+    ``public``: the newest *published* revision (see :func:`public_batches`).
+    """
     o = t.observation.c
     columns = [*KEY, *COMPARED, "revision"]
     if not series:
         return pd.DataFrame(columns=columns)
-    latest = (
+    latest_query = (
         select(o.series, o.geo_code, o.period, o.disaggregation_key, func.max(o.revision).label("revision"))
         .where(o.series.in_(list(series)))
         .group_by(o.series, o.geo_code, o.period, o.disaggregation_key)
-        .subquery()
     )
+    if public:
+        latest_query = latest_query.where(o.batch_id.in_(public_batches()))
+    latest = latest_query.subquery()
     query = select(
         o.series,
         o.geo_code,

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, create_engine, event, func, insert, or_, select
+from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
@@ -597,10 +597,7 @@ class Store:
             .order_by(o.period, o.disaggregation_key, o.revision)
         )
         if public:
-            published = select(t.submission.c.batch_id).where(
-                t.submission.c.state == "published", t.submission.c.batch_id.is_not(None)
-            )
-            query = query.where(or_(t.batch.c.kind == "shipped", t.batch.c.id.in_(published)))
+            query = query.where(t.batch.c.id.in_(bulk.public_batches()))
         with self.engine.connect() as conn:
             rows = list(conn.execute(query))
         result = [
@@ -616,11 +613,11 @@ class Store:
             newest[item.observation.key] = item
         return list(newest.values())
 
-    def current_frame(self, series: Sequence[str]) -> pd.DataFrame:
+    def current_frame(self, series: Sequence[str], *, public: bool = False) -> pd.DataFrame:
         """Newest revision of every stored value of these series (see :func:`habmon.store.bulk.current_frame`)."""
         self.require_schema()
         with self.engine.connect() as conn:
-            return bulk.current_frame(conn, series)
+            return bulk.current_frame(conn, series, public=public)
 
     def geos_with(self, series: str) -> list[str]:
         """Places that have values of a series."""

@@ -1,0 +1,163 @@
+"""Aggregation of country values over the geography: weighted means, sums, ratios of sums, with coverage.
+
+The expression is written once in Ibis over three tables — ``values`` (geo, value),
+``weights`` (geo, weight) and ``members`` (group, geo: which countries make up each
+aggregate) — and executed by whichever backend the caller connects.
+
+For a weighted mean (e.g. 11.1.1 weighted by urban population)::
+
+    value    = Σ wᵢ vᵢ / Σ wᵢ             over members i that reported a value
+    coverage = Σ wᵢ (reported) / Σ wᵢ (all members)
+    people   = value × Σ wᵢ (all members)   (non-reporting members taken at the group's mean)
+
+No gap filling is done yet: every aggregate says ``gap_filling = "none"`` and
+``imputed_units = 0``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+import ibis
+import pandas as pd
+
+from habmon.geo.model import Geography, UnitKind
+from habmon.indicators.model import AggregationMethod, Indicator, Unit
+from habmon.problems import HabmonError
+
+WORLD = "001"
+
+
+class Level(StrEnum):
+    WORLD = "world"
+    REGION = "region"
+    SUBREGION = "subregion"
+    GROUP = "group"  # LDC, LLDC, SIDS and UN-Habitat regional offices
+
+
+class NotAggregable(HabmonError):
+    """The indicator's registry entry says it does not aggregate this way."""
+
+
+@dataclass(frozen=True, slots=True)
+class Aggregate:
+    code: str
+    name: str
+    value: float | None
+    people: float | None
+    coverage: float | None
+    units_reported: int
+    units_total: int
+    imputed_units: int
+    published: bool  # coverage at least the indicator's minimum (registry min_coverage)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "geo": self.code,
+            "name": self.name,
+            "value": self.value,
+            "people": self.people,
+            "coverage": self.coverage,
+            "units_reported": self.units_reported,
+            "units_total": self.units_total,
+            "imputed_units": self.imputed_units,
+            "gap_filling": "none",
+            "meets_publication_rule": self.published,
+        }
+
+
+def members(geography: Geography, level: Level, year: int) -> pd.DataFrame:
+    """Countries in each aggregate of a level, by the hierarchy valid at the end of ``year``."""
+    when = date(year, 12, 31)
+    rows: list[tuple[str, str]] = []
+    for country in geography.of_kind(UnitKind.COUNTRY, at=when):
+        for group in _groups_of(geography, country.code, level, when):
+            rows.append((group, country.code))
+    return pd.DataFrame(rows, columns=["group", "geo"])
+
+
+def _groups_of(geography: Geography, code: str, level: Level, when: date) -> Iterable[str]:
+    if level == Level.WORLD:
+        return [WORLD]
+    if level == Level.GROUP:
+        return [g.code for g in geography.groups(code, at=when)]
+    wanted = UnitKind.REGION if level == Level.REGION else UnitKind.SUBREGION
+    return [u.code for u in geography.ancestors(code, at=when) if u.kind == wanted]
+
+
+def aggregate_expr(values: Any, weights: Any, membership: Any, method: AggregationMethod) -> Any:
+    """The Ibis expression: one row per group with value, weights, counts."""
+    weights = weights.rename(weight_geo="geo")
+    values = values.rename(value_geo="geo")
+    joined = membership.left_join(weights, membership.geo == weights.weight_geo).left_join(
+        values, membership.geo == values.value_geo
+    )
+    reported = joined.value.notnull()
+    weight = joined.weight.fill_null(0)
+    if method == AggregationMethod.WEIGHTED_MEAN:
+        numerator = (joined.value * weight).sum(where=reported & (weight > 0))
+        denominator = weight.sum(where=reported & (weight > 0))
+    else:  # SUM
+        numerator = joined.value.sum(where=reported)
+        denominator = ibis.literal(1.0)
+    grouped = joined.group_by(joined.group).aggregate(
+        numerator=numerator,
+        denominator=denominator,
+        weight_reported=weight.sum(where=reported),
+        weight_total=weight.sum(),
+        units_reported=reported.sum(),
+        units_total=joined.count(),
+    )
+    return grouped.mutate(value=grouped.numerator / grouped.denominator)
+
+
+def aggregate(
+    indicator: Indicator,
+    year: int,
+    level: Level,
+    *,
+    values: pd.DataFrame,
+    weights: pd.DataFrame,
+    geography: Geography,
+    backend: Any,
+) -> list[Aggregate]:
+    """Aggregates of one indicator for one year; ``values``/``weights`` have columns geo, value/weight."""
+    method = indicator.aggregation.method
+    if method not in (AggregationMethod.WEIGHTED_MEAN, AggregationMethod.SUM):
+        raise NotAggregable(
+            f"indicator {indicator.code} aggregates by {method}",
+            expected="weighted_mean or sum",
+            found=str(method),
+            hint="organizational indicators are not aggregated over the geography",
+        )
+    membership = members(geography, level, year)
+    expr = aggregate_expr(
+        ibis.memtable(values[["geo", "value"]]),
+        ibis.memtable(weights[["geo", "weight"]]),
+        ibis.memtable(membership),
+        method,
+    )
+    frame = backend.execute(expr).sort_values("group")
+    people_applies = indicator.unit == Unit.PERCENT and method == AggregationMethod.WEIGHTED_MEAN
+    result = []
+    for row in frame.itertuples(index=False):
+        value = None if pd.isna(row.value) else float(row.value)
+        coverage = float(row.weight_reported / row.weight_total) if row.weight_total else None
+        result.append(
+            Aggregate(
+                code=row.group,
+                name=geography.units[row.group].name(),
+                value=value,
+                people=value / 100 * float(row.weight_total) if people_applies and value is not None else None,
+                coverage=coverage,
+                units_reported=int(row.units_reported),
+                units_total=int(row.units_total),
+                imputed_units=0,
+                published=coverage is not None and coverage >= indicator.aggregation.min_coverage,
+            )
+        )
+    return result
