@@ -632,7 +632,7 @@ def aggregate_command(
         console.print(
             table(
                 f"{ind.code} · {year} · {chosen}",
-                ["M49", "name", "value", "people", "coverage", "units reported", "published"],
+                ["M49", "name", "value", "people", "coverage", "units reported (imputed)", "published"],
                 [
                     [
                         r.code,
@@ -640,13 +640,52 @@ def aggregate_command(
                         "—" if r.value is None else f"{r.value:.2f}",
                         "" if r.people is None else f"{r.people / 1e6:,.1f} million",
                         "—" if r.coverage is None else f"{r.coverage:.1%} {bar(r.coverage, 1.0, 10)}",
-                        f"{r.units_reported}/{r.units_total}",
+                        f"{r.units_reported}/{r.units_total} ({r.imputed_units})",
                         "yes" if r.published else "no (coverage below the rule)",
                     ]
                     for r in rows
                 ],
-                caption=f"{ind.name.get('en')} — weighted by {ind.aggregation.weight or 'count'}; no gap filling yet",
+                caption=f"{ind.name.get('en')} — weighted by {ind.aggregation.weight or 'count'}; "
+                f"gaps: {rows[0].gap_filling if rows else 'none'}",
             )
+        )
+
+
+@app.command("progress")
+def progress_command(
+    indicator: Annotated[str, typer.Option(help="Indicator code, e.g. 11.1.1")],
+    geo: Annotated[str, typer.Option(help="A place (KEN) or an aggregate (001 world, 202 …)")],
+    method: Annotated[str, typer.Option(help="unsd or statcan")] = "unsd",
+    baseline: Annotated[int | None, typer.Option(help="Baseline year (default: 2015, the SDG baseline)")] = None,
+    engine: Annotated[str, typer.Option(help="duckdb (default) or spark")] = "duckdb",
+    json_output: JsonOpt = False,
+) -> None:
+    """Progress towards the target (UNSD progress chart or Statistics Canada method)."""
+    from habmon.engine.service import progress_of
+    from habmon.methods.progress import Method
+
+    with handled(json_output):
+        try:
+            chosen = Method(method)
+        except ValueError:
+            console.print(f"[red]error:[/] --method must be unsd or statcan, found {method!r}")
+            raise typer.Exit(EXIT_INVALID) from None
+        result, series = progress_of(monitor(), indicator, geo, method=chosen, baseline_year=baseline, engine=engine)
+        if json_output:
+            emit_json({**result.to_dict(), "series": [{"year": y, "value": v} for y, v in series]})
+            return
+        top = max((v for _, v in series), default=0.0)
+        console.print(
+            table(
+                f"{indicator} · {geo} · {chosen}",
+                ["year", "value", "trend"],
+                [[y, f"{v:.2f}", bar(v, top)] for y, v in series],
+            )
+        )
+        console.print(
+            f"status: [bold]{result.status}[/] · baseline {result.baseline} · latest {result.latest} · "
+            f"target {result.target} · rate {result.cagr} · score {result.score}"
+            + (f" · {result.note}" if result.note else "")
         )
 
 

@@ -10,8 +10,9 @@ For a weighted mean (e.g. 11.1.1 weighted by urban population)::
     coverage = Σ wᵢ (reported) / Σ wᵢ (all members)
     people   = value × Σ wᵢ (all members)   (non-reporting members taken at the group's mean)
 
-No gap filling is done yet: every aggregate says ``gap_filling = "none"`` and
-``imputed_units = 0``.
+Gaps: a member without a value for the year takes the value of its nearest year within the
+indicator's ``max_gap_years`` (registry ``aggregation.gap_filling: nearest``; the earlier year on a
+tie). Such values are counted as ``imputed_units`` (nature E) and included in the coverage.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import ibis
 import pandas as pd
 
 from habmon.geo.model import Geography, UnitKind
-from habmon.indicators.model import AggregationMethod, Indicator, Unit
+from habmon.indicators.model import AggregationMethod, GapFilling, Indicator, Unit
 from habmon.problems import HabmonError
 
 WORLD = "001"
@@ -54,6 +55,7 @@ class Aggregate:
     units_total: int
     imputed_units: int
     published: bool  # coverage at least the indicator's minimum (registry min_coverage)
+    gap_filling: str = "none"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -65,7 +67,7 @@ class Aggregate:
             "units_reported": self.units_reported,
             "units_total": self.units_total,
             "imputed_units": self.imputed_units,
-            "gap_filling": "none",
+            "gap_filling": self.gap_filling,
             "meets_publication_rule": self.published,
         }
 
@@ -89,6 +91,25 @@ def _groups_of(geography: Geography, code: str, level: Level, when: date) -> Ite
     return [u.code for u in geography.ancestors(code, at=when) if u.kind == wanted]
 
 
+def fill_gaps(values: pd.DataFrame, year: int, max_gap_years: int) -> pd.DataFrame:
+    """Per place: the value of ``year``, else of the nearest year within ``max_gap_years`` (earlier on a tie).
+
+    ``values`` has columns geo, period, value; the result has geo, value, imputed, period_used.
+    """
+    window = values[(values["period"] - year).abs() <= max_gap_years].copy()
+    window["distance"] = (window["period"] - year).abs()
+    window = window.sort_values(["geo", "distance", "period"])
+    chosen = window.drop_duplicates("geo", keep="first")
+    return pd.DataFrame(
+        {
+            "geo": chosen["geo"].to_numpy(),
+            "value": chosen["value"].to_numpy(dtype="float64"),
+            "imputed": (chosen["period"] != year).to_numpy(),
+            "period_used": chosen["period"].to_numpy(),
+        }
+    )
+
+
 def aggregate_expr(values: Any, weights: Any, membership: Any, method: AggregationMethod) -> Any:
     """The Ibis expression: one row per group with value, weights, counts."""
     weights = weights.rename(weight_geo="geo")
@@ -97,6 +118,7 @@ def aggregate_expr(values: Any, weights: Any, membership: Any, method: Aggregati
         values, membership.geo == values.value_geo
     )
     reported = joined.value.notnull()
+    imputed = joined.imputed.fill_null(False)
     weight = joined.weight.fill_null(0)
     if method == AggregationMethod.WEIGHTED_MEAN:
         numerator = (joined.value * weight).sum(where=reported & (weight > 0))
@@ -110,6 +132,7 @@ def aggregate_expr(values: Any, weights: Any, membership: Any, method: Aggregati
         weight_reported=weight.sum(where=reported),
         weight_total=weight.sum(),
         units_reported=reported.sum(),
+        imputed_units=(reported & imputed).sum(),
         units_total=joined.count(),
     )
     return grouped.mutate(value=grouped.numerator / grouped.denominator)
@@ -136,7 +159,7 @@ def aggregate(
         )
     membership = members(geography, level, year)
     expr = aggregate_expr(
-        ibis.memtable(values[["geo", "value"]]),
+        ibis.memtable(values[["geo", "value", "imputed"]]),
         ibis.memtable(weights[["geo", "weight"]]),
         ibis.memtable(membership),
         method,
@@ -156,8 +179,11 @@ def aggregate(
                 coverage=coverage,
                 units_reported=int(row.units_reported),
                 units_total=int(row.units_total),
-                imputed_units=0,
+                imputed_units=int(row.imputed_units),
                 published=coverage is not None and coverage >= indicator.aggregation.min_coverage,
+                gap_filling=f"{indicator.aggregation.gap_filling} (±{indicator.aggregation.max_gap_years} years)"
+                if indicator.aggregation.gap_filling == GapFilling.NEAREST
+                else "none",
             )
         )
     return result

@@ -6,10 +6,11 @@ from datetime import date
 
 import pandas as pd
 
-from habmon.engine.aggregate import Aggregate, Level, aggregate
+from habmon.engine.aggregate import Aggregate, Level, aggregate, fill_gaps
 from habmon.engine.backends import connect
 from habmon.geo.model import UnitKind
-from habmon.indicators.model import Indicator
+from habmon.indicators.model import GapFilling, Indicator, TargetBasis
+from habmon.methods.progress import Method, Point, Progress, assess
 from habmon.services import Monitor
 
 
@@ -21,9 +22,12 @@ def aggregate_indicator(
     geography = monitor.geography()
     weight = indicator.aggregation.weight
     stored = monitor.store.current_frame([indicator.code, *([weight] if weight else [])], public=True)
-    at = stored[(stored["period"] == year) & (stored["disaggregation_key"] == "")]
+    totals = stored[stored["disaggregation_key"] == ""]
+    at = totals[totals["period"] == year]
     countries = {u.code for u in geography.of_kind(UnitKind.COUNTRY, at=date(year, 12, 31))}
-    values = at[(at["series"] == indicator.code) & at["geo"].isin(countries)][["geo", "value"]]
+    own = totals[(totals["series"] == indicator.code) & totals["geo"].isin(countries)]
+    gap = indicator.aggregation.max_gap_years if indicator.aggregation.gap_filling == GapFilling.NEAREST else 0
+    values = fill_gaps(own[["geo", "period", "value"]], year, gap)
     if weight:
         weights = at[at["series"] == weight][["geo", "value"]].rename(columns={"value": "weight"})
     else:
@@ -31,3 +35,52 @@ def aggregate_indicator(
     return indicator, aggregate(
         indicator, year, level, values=values, weights=weights, geography=geography, backend=connect(engine)
     )
+
+
+SDG_BASELINE_YEAR = 2015
+AGGREGATE_KINDS = {UnitKind.WORLD: Level.WORLD, UnitKind.REGION: Level.REGION, UnitKind.SUBREGION: Level.SUBREGION}
+
+
+def aggregate_series(monitor: Monitor, code: str, geo: str, *, engine: str = "duckdb") -> list[tuple[int, Aggregate]]:
+    """One aggregate per year with data, for a world/region/sub-region code; only those meeting the publication rule."""
+    unit = monitor.geography().resolve(geo)
+    level = AGGREGATE_KINDS[unit.kind]
+    stored = monitor.store.current_frame([code], public=True)
+    years = sorted(int(y) for y in stored["period"].unique())
+    out: list[tuple[int, Aggregate]] = []
+    for year in years:
+        _, rows = aggregate_indicator(monitor, code, year, level, engine=engine)
+        match = next((r for r in rows if r.code == unit.code), None)
+        if match is not None and match.value is not None and match.published:
+            out.append((year, match))
+    return out
+
+
+def progress_of(
+    monitor: Monitor,
+    code: str,
+    geo: str,
+    *,
+    method: Method = Method.UNSD,
+    baseline_year: int | None = None,
+    engine: str = "duckdb",
+) -> tuple[Progress, list[tuple[int, float]]]:
+    """Progress of an indicator for a place (stored values) or an aggregate (computed per year)."""
+    indicator = monitor.registry().get(code)
+    unit = monitor.geography().resolve(geo)
+    if unit.kind in AGGREGATE_KINDS:
+        series = [(year, a.value) for year, a in aggregate_series(monitor, indicator.code, unit.code, engine=engine)]
+    else:
+        stored = monitor.store.series(indicator.code, unit.code, public=True)
+        series = [(o.observation.period, o.observation.value) for o in stored if not o.observation.disaggregation]
+    clean = [(year, value) for year, value in series if value is not None]
+    targets = [t for t in indicator.targets.values if t.geo == unit.code and t.basis == TargetBasis.ABSOLUTE]
+    target = max(targets, key=lambda t: t.year) if targets else None
+    result = assess(
+        clean,
+        direction=indicator.direction,
+        method=method,
+        baseline_year=SDG_BASELINE_YEAR if baseline_year is None else baseline_year,
+        target=None if target is None else Point(target.year, target.value),
+    )
+    return result, clean

@@ -154,10 +154,17 @@ class Appraisal(Frozen):
         return (("a", self.a), ("b", self.b), ("c", self.c), ("d", self.d), ("e", self.e), ("f", self.f))
 
 
+class GapFilling(StrEnum):
+    NONE = "none"
+    NEAREST = "nearest"  # the value of the nearest year within max_gap_years (the earlier on a tie)
+
+
 class Aggregation(Frozen):
     method: AggregationMethod
     weight: str | None = Field(default=None, description="series code of the weight, for weighted_mean")
     min_coverage: float = Field(default=0.5, ge=0, le=1)
+    gap_filling: GapFilling = GapFilling.NEAREST
+    max_gap_years: int = Field(default=2, ge=0, le=10)
 
     @model_validator(mode="after")
     def _weight_for_weighted_mean(self) -> Aggregation:
