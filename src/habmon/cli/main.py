@@ -13,7 +13,7 @@ from habmon.cli.context import monitor, state
 from habmon.cli.output import EXIT_INVALID, console, emit_json, handled, report_table, table
 from habmon.geo.model import GeoUnit, UnitKind
 from habmon.indicators.appraisal import CRITERIA, appraise
-from habmon.indicators.model import Indicator, Rating
+from habmon.indicators.model import Rating
 from habmon.ingest.files import check_plan_file, load_plan
 from habmon.plan.diff import diff_plans
 from habmon.plan.model import Plan
@@ -268,18 +268,6 @@ def plan_versions(json_output: JsonOpt = False) -> None:
 
 
 # -- indicators ---------------------------------------------------------------------
-
-
-def indicator_summary(ind: Indicator, lang: str = "en") -> dict[str, Any]:
-    return {
-        "code": ind.code,
-        "status": str(ind.status),
-        "level": str(ind.level),
-        "name": ind.name.get(lang),
-        "measures": list(ind.measures),
-        "unit": str(ind.unit),
-        "direction": str(ind.direction),
-    }
 
 
 @indicators_app.command("list")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -420,8 +419,3 @@ def read_engagements(path: Path, geography: Geography, *, illustrative: bool) ->
             continue
         engagements.append(Engagement(unit.code, start, end, illustrative, (row.get("note") or None)))
     return engagements, Report.of(problems)
-
-
-def iter_units(geography: Geography, kinds: Iterable[UnitKind]) -> list[GeoUnit]:
-    wanted = set(kinds)
-    return sorted((u for u in geography.units.values() if u.kind in wanted), key=lambda u: u.code)

@@ -353,16 +353,6 @@ class Store:
             )
             return version_id, True
 
-    def indicator_count(self) -> int:
-        self.require_schema()
-        with self.engine.connect() as conn:
-            latest = select(func.max(t.registry_version.c.id)).scalar_subquery()
-            return int(
-                conn.execute(
-                    select(func.count()).select_from(t.indicator).where(t.indicator.c.registry_version_id == latest)
-                ).scalar_one()
-            )
-
     # -- geography -------------------------------------------------------------
 
     def save_geography(self, geography: Geography, *, sha256: str, actor: str) -> tuple[int, bool]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Text, cast, func, insert, select, update
+from sqlalchemy import Connection, Text, cast, insert, select, update
 
 from habmon.problems import HabmonError, NotFound, Report
 from habmon.services import Monitor
@@ -416,10 +416,6 @@ class Submissions:
                 select(t.submission).where(t.submission.c.content_sha256 == sha).order_by(t.submission.c.id.desc())
             ).first()
         return None if row is None else dict(row._mapping)
-
-    def count_staged(self) -> int:
-        with self.store.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(t.submission_row)).scalar_one())
 
 
 STAGED_COLUMNS = ["submission_id", *bulk.STORED_COLUMNS, "source_row"]
