@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # System packages the test suite needs, from Debian's registry: PostgreSQL server (tests
-# start their own throwaway cluster). Installs only what is missing.
+# start their own throwaway cluster) and a Java runtime for Spark. Installs only what is missing.
 set -euo pipefail
 need=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
+command -v java >/dev/null || need+=(default-jre-headless)
 [ ${#need[@]} -eq 0 ] && exit 0
 sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"

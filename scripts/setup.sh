@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create .venv (Python 3.11+) and install habmon into it: `scripts/setup.sh` for users,
-# `scripts/setup.sh dev` with the test and lint tools.
+# `scripts/setup.sh dev` with the test and lint tools and the Spark engine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
@@ -8,6 +8,6 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 extras=""
-[ "${1:-}" = "dev" ] && extras="[dev]"
+[ "${1:-}" = "dev" ] && extras="[dev,spark]"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${extras}"

@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-system-deps.sh
 scripts/setup.sh dev
+export SPARK_LOCAL_IP=127.0.0.1  # Spark (local mode in the engine conformance suite) stays on loopback
 .venv/bin/ruff check src tests
 .venv/bin/ruff format --check src tests
 .venv/bin/mypy
