@@ -677,6 +677,48 @@ def progress_command(
         )
 
 
+@app.command("compare")
+def compare_command(
+    indicator: Annotated[str, typer.Option(help="Indicator code, e.g. 11.1.1")],
+    baseline: Annotated[int, typer.Option(help="Baseline year")] = 2015,
+    latest: Annotated[int | None, typer.Option(help="Latest year (default: the newest with data)")] = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Change where UN-Habitat works versus elsewhere: difference in differences with a 95 % interval (para 92 e)."""
+    from habmon.engine.service import compare_places
+
+    with handled(json_output):
+        result, header = compare_places(monitor(), indicator, baseline_year=baseline, latest_year=latest)
+        listing = None if header is None else {"name": header["name"], "illustrative": header["illustrative"]}
+        if json_output:
+            emit_json({**result.to_dict(), "engagement_list": listing})
+            return
+        rows = [
+            [label, side.places, _fmt(side.mean_baseline), _fmt(side.mean_latest), _fmt(side.mean_change)]
+            for label, side in (("where UN-Habitat works", result.supported), ("elsewhere", result.others))
+        ]
+        console.print(
+            table(
+                f"{indicator}: {result.baseline_year} → {result.latest_year}",
+                ["places", "n", "mean then", "mean now", "mean change"],
+                rows,
+            )
+        )
+        if result.difference is not None:
+            console.print(
+                f"difference in differences: [bold]{result.difference:+.2f}[/] "
+                f"(95 % interval {result.ci_low:+.2f} … {result.ci_high:+.2f}); "
+                f"{result.excluded} places left out (engaged before the baseline or no longer engaged)"
+            )
+        if listing and listing["illustrative"]:
+            console.print("[yellow]engagement list: ILLUSTRATIVE demo data, not UN-Habitat's portfolio[/]")
+        console.print(f"[dim]{result.caveat}[/]")
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
 # -- audit --------------------------------------------------------------------------
 
 

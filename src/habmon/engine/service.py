@@ -10,6 +10,7 @@ from habmon.engine.aggregate import Aggregate, Level, aggregate, fill_gaps
 from habmon.engine.backends import connect
 from habmon.geo.model import UnitKind
 from habmon.indicators.model import GapFilling, Indicator, TargetBasis
+from habmon.methods.comparison import Comparison, compare
 from habmon.methods.progress import Method, Point, Progress, assess
 from habmon.services import Monitor
 
@@ -84,3 +85,17 @@ def progress_of(
         target=None if target is None else Point(target.year, target.value),
     )
     return result, clean
+
+
+def compare_places(
+    monitor: Monitor, code: str, *, baseline_year: int = SDG_BASELINE_YEAR, latest_year: int | None = None
+) -> tuple[Comparison, dict[str, object] | None]:
+    """Change where UN-Habitat works against change elsewhere (para 92 e), with the engagement list used."""
+    indicator = monitor.registry().get(code)
+    stored = monitor.store.current_frame([indicator.code], public=True)
+    panel = stored[stored["disaggregation_key"] == ""][["geo", "period", "value"]]
+    latest = int(panel["period"].max()) if latest_year is None else latest_year
+    engagements, header = monitor.engagements()
+    mapping = {e.code: (e.start, e.end) for e in engagements}
+    gap = indicator.aggregation.max_gap_years
+    return compare(panel, mapping, baseline_year=baseline_year, latest_year=latest, max_gap_years=gap), header
