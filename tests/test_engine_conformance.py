@@ -61,8 +61,6 @@ def test_sum(backend: Any) -> None:
 
 
 def test_world_slum_share_2022_on_every_engine(engine: str, demo: Monitor) -> None:
-    if demo.store.dialect != "sqlite":
-        pytest.skip("the engine reads the same frames from either store; one store suffices here")
     _, (world,) = aggregate_indicator(demo, "11.1.1", 2022, Level.WORLD, engine=engine)
     assert world.value == pytest.approx(24.78, abs=0.01)
     assert world.people == pytest.approx(1.115e9, rel=0.002)
