@@ -23,7 +23,14 @@ from typing import TYPE_CHECKING, Any, Final
 from habmon.indicators.model import Codelists, Dimension
 from habmon.indicators.registry import Registry
 from habmon.ingest.formats.csv_long import decode
-from habmon.ingest.formats.sdmx import DEFAULT_MAX_BYTES, build_frame, empty_table, ordered_columns, read_limited
+from habmon.ingest.formats.sdmx import (
+    DEFAULT_MAX_BYTES,
+    build_frame,
+    csv_records,
+    empty_table,
+    ordered_columns,
+    read_limited,
+)
 from habmon.problems import Problem, Severity
 from habmon.submission.table import ROW, SubmissionTable
 
@@ -232,22 +239,7 @@ def read_opensdg(
 
 
 def _rows(records: Reader, header: list[str], reader: _Reader) -> Iterator[dict[str, Any]]:
-    previous = records.line_num
-    for record in records:
-        line, previous = previous + 1, records.line_num
-        if not any(cell.strip() for cell in record):
-            continue
-        if len(record) != len(header):
-            reader.problems.append(
-                Problem(
-                    "syntax",
-                    expected=f"{len(header)} fields, as in the header",
-                    found=f"{len(record)} fields",
-                    file=reader.file,
-                    row=line,
-                )
-            )
-            continue
+    for line, record in csv_records(records, len(header), reader.file, reader.problems):
         yield reader.row(line, record, header)
 
 

@@ -490,23 +490,29 @@ def read_sdmx_csv(data: bytes, *, registry: Registry, source_name: str) -> Submi
     return builder.table(FORMAT_CSV, encoding)
 
 
-def _csv_rows(reader: Reader, concepts: list[str], labelled: list[bool], builder: _Builder) -> None:
+def csv_records(reader: Reader, width: int, file: str, problems: list[Problem]) -> Iterator[tuple[int, list[str]]]:
+    """Records of a CSV reader with their line numbers; blank lines skipped, ragged ones reported."""
     previous = reader.line_num
     for record in reader:
         line, previous = previous + 1, reader.line_num
         if not any(cell.strip() for cell in record):
             continue
-        if len(record) != len(concepts):
-            builder.problems.append(
+        if len(record) != width:
+            problems.append(
                 Problem(
                     "syntax",
-                    expected=f"{len(concepts)} fields, as in the header",
+                    expected=f"{width} fields, as in the header",
                     found=f"{len(record)} fields",
-                    file=builder.file,
+                    file=file,
                     row=line,
                 )
             )
             continue
+        yield line, record
+
+
+def _csv_rows(reader: Reader, concepts: list[str], labelled: list[bool], builder: _Builder) -> None:
+    for line, record in csv_records(reader, len(concepts), builder.file, builder.problems):
         cells = (_strip_label(cell) if has_label else cell for cell, has_label in zip(record, labelled, strict=True))
         builder.add(line, dict(zip(concepts, cells, strict=True)))
 
