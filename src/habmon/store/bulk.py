@@ -64,10 +64,13 @@ def public_batches() -> Any:
     return select(t.batch.c.id).where(or_(t.batch.c.kind == "shipped", t.batch.c.id.in_(published)))
 
 
-def current_frame(conn: Connection, series: Sequence[str], *, public: bool = False) -> pd.DataFrame:
+def current_frame(
+    conn: Connection, series: Sequence[str], *, public: bool = False, as_of: int | None = None
+) -> pd.DataFrame:
     """Newest revision of every stored observation of these series, with the compared fields and revision.
 
-    ``public``: the newest *published* revision (see :func:`public_batches`).
+    ``public``: the newest *published* revision (see :func:`public_batches`); ``as_of``: only observations
+    recorded up to this id (a reproducible snapshot).
     """
     o = t.observation.c
     columns = [*KEY, *COMPARED, "revision"]
@@ -80,6 +83,8 @@ def current_frame(conn: Connection, series: Sequence[str], *, public: bool = Fal
     )
     if public:
         latest_query = latest_query.where(o.batch_id.in_(public_batches()))
+    if as_of is not None:
+        latest_query = latest_query.where(o.id <= as_of)
     latest = latest_query.subquery()
     query = select(
         o.series,

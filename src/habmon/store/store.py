@@ -603,11 +603,11 @@ class Store:
             newest[item.observation.key] = item
         return list(newest.values())
 
-    def current_frame(self, series: Sequence[str], *, public: bool = False) -> pd.DataFrame:
+    def current_frame(self, series: Sequence[str], *, public: bool = False, as_of: int | None = None) -> pd.DataFrame:
         """Newest revision of every stored value of these series (see :func:`habmon.store.bulk.current_frame`)."""
         self.require_schema()
         with self.engine.connect() as conn:
-            return bulk.current_frame(conn, series, public=public)
+            return bulk.current_frame(conn, series, public=public, as_of=as_of)
 
     def geos_with(self, series: str) -> list[str]:
         """Places that have values of a series."""
