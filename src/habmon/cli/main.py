@@ -639,6 +639,40 @@ def aggregate_command(
         )
 
 
+@app.command("compute")
+def compute_command(
+    engine: Annotated[str, typer.Option(help="duckdb (default) or spark")] = "duckdb",
+    indicator: Annotated[list[str] | None, typer.Option(help="Only these indicators (repeat).")] = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """The monitoring run: every aggregate and progress status, stored with its input snapshot."""
+    from habmon.engine.run import compute
+
+    with handled(json_output):
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=console,
+            disable=json_output,
+        ) as bar_:
+            task = bar_.add_task("monitoring run", total=1)
+
+            def tick(name: str, done: int, total: int) -> None:
+                bar_.update(task, description=f"computing: {name}", completed=done, total=total)
+
+            summary = compute(monitor(), engine=engine, codes=indicator, on_progress=tick)
+        if json_output:
+            emit_json(summary.to_dict())
+            return
+        console.print(
+            f"run #{summary.run_id} on {summary.engine}: {summary.indicators} indicator(s), "
+            f"{summary.aggregates} aggregates, {summary.progress} progress statuses; inputs = observations "
+            f"up to #{summary.snapshot_observation_id}"
+        )
+
+
 @app.command("progress")
 def progress_command(
     indicator: Annotated[str, typer.Option(help="Indicator code, e.g. 11.1.1")],

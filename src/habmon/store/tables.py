@@ -214,7 +214,7 @@ audit_event = Table(
     Column("details", JSON, nullable=False),
 )
 
-APPEND_ONLY_TABLES = ("observation", "audit_event", "submission_row", "submission_file")
+APPEND_ONLY_TABLES = ("observation", "audit_event", "submission_row", "submission_file", "engine_result")
 
 # -- submissions (migration 0002) ---------------------------------------------------------
 
@@ -266,4 +266,42 @@ submission_row = Table(
     Column("note", Text),
     Column("source_row", Integer, nullable=False),
     Index("ix_submission_row_submission", "submission_id"),
+)
+
+# -- engine runs (migration 0003) -----------------------------------------------------------
+
+engine_run = Table(
+    "engine_run",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("engine", String(20), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("snapshot_observation_id", Integer, nullable=False),  # inputs: observations with id ≤ this
+    Column("parameters", JSON, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=False),
+    Column("results", Integer, nullable=False),
+)
+
+engine_result = Table(
+    "engine_result",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", ForeignKey("engine_run.id"), nullable=False),
+    Column("kind", String(20), nullable=False),  # aggregate | progress
+    Column("indicator", String(40), nullable=False),
+    Column("geo_code", String(40), nullable=False),
+    Column("level", String(20)),
+    Column("period", Integer),
+    Column("value", Float),
+    Column("people", Float),
+    Column("coverage", Float),
+    Column("units_reported", Integer),
+    Column("units_total", Integer),
+    Column("imputed_units", Integer),
+    Column("published", Boolean),
+    Column("method", String(20)),
+    Column("status", String(30)),
+    Column("details", JSON, nullable=False),
+    Index("ix_engine_result_run", "run_id", "indicator"),
 )
