@@ -6,11 +6,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.tree import Tree
 
 from habmon.cli.context import monitor, state
-from habmon.cli.output import EXIT_INVALID, console, emit_json, handled, report_table, table
+from habmon.cli.output import EXIT_INVALID, choice, console, emit_json, handled, progress_bar, report_table, table
 from habmon.geo.model import GeoUnit, UnitKind
 from habmon.indicators.appraisal import CRITERIA, appraise
 from habmon.indicators.model import Rating
@@ -98,18 +97,7 @@ def demo(
     with handled():
         m = monitor()
         steps = m.init()
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
-            TimeElapsedColumn(),
-            console=console,
-        ) as progress:
-            task = progress.add_task("loading shipped data", total=4)
-
-            def tick(name: str, done: int, total: int) -> None:
-                progress.update(task, description=f"loading: {name}", completed=done, total=total)
-
+        with progress_bar("loading shipped data", "loading") as tick:
             steps += m.load_shipped(progress=tick)
         _print_steps(steps)
         if verbose:
@@ -476,13 +464,7 @@ def geo_list(
 ) -> None:
     """List units of one kind."""
     with handled(json_output):
-        try:
-            wanted = UnitKind(kind)
-        except ValueError:
-            console.print(
-                f"[red]error:[/] unknown kind {kind!r}; expected one of {', '.join(k.value for k in UnitKind)}"
-            )
-            raise typer.Exit(EXIT_INVALID) from None
+        wanted = choice(UnitKind, kind, "--kind")
         units = sorted(monitor().geography().of_kind(wanted), key=lambda u: u.code)
         if json_output:
             emit_json([{"code": u.code, "m49": u.m49, "iso3": u.iso3, "name": u.name(lang)} for u in units])
@@ -608,11 +590,7 @@ def aggregate_command(
     from habmon.engine.service import aggregate_indicator
 
     with handled(json_output):
-        try:
-            chosen = Level(level)
-        except ValueError:
-            console.print(f"[red]error:[/] --level must be one of {', '.join(v.value for v in Level)}, found {level!r}")
-            raise typer.Exit(EXIT_INVALID) from None
+        chosen = choice(Level, level, "--level")
         ind, rows = aggregate_indicator(monitor(), indicator, year, chosen, engine=engine)
         if json_output:
             emit_json([r.to_dict() for r in rows])
@@ -649,19 +627,7 @@ def compute_command(
     from habmon.engine.run import compute
 
     with handled(json_output):
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
-            TimeElapsedColumn(),
-            console=console,
-            disable=json_output,
-        ) as bar_:
-            task = bar_.add_task("monitoring run", total=1)
-
-            def tick(name: str, done: int, total: int) -> None:
-                bar_.update(task, description=f"computing: {name}", completed=done, total=total)
-
+        with progress_bar("monitoring run", "computing", hidden=json_output) as tick:
             summary = compute(monitor(), engine=engine, codes=indicator, on_progress=tick)
         if json_output:
             emit_json(summary.to_dict())
@@ -687,11 +653,7 @@ def progress_command(
     from habmon.methods.progress import Method
 
     with handled(json_output):
-        try:
-            chosen = Method(method)
-        except ValueError:
-            console.print(f"[red]error:[/] --method must be unsd or statcan, found {method!r}")
-            raise typer.Exit(EXIT_INVALID) from None
+        chosen = choice(Method, method, "--method")
         result, series = progress_of(monitor(), indicator, geo, method=chosen, baseline_year=baseline, engine=engine)
         if json_output:
             emit_json({**result.to_dict(), "series": [{"year": y, "value": v} for y, v in series]})

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from habmon.problems import HabmonError, InvalidDocument, Report
@@ -64,6 +66,39 @@ def handled(json_output: bool = False) -> Iterator[None]:
         raise typer.Exit(EXIT_ERROR) from exc
 
 
+E = TypeVar("E", bound=StrEnum)
+
+
+def choice(kind: type[E], value: str, option: str) -> E:
+    """An option's value as a member of ``kind``, or a clear error and exit code 2."""
+    try:
+        return kind(value)
+    except ValueError:
+        err_console.print(
+            f"[bold red]error:[/] {option} must be one of {', '.join(k.value for k in kind)}, found {value!r}"
+        )
+        raise typer.Exit(EXIT_INVALID) from None
+
+
+@contextmanager
+def progress_bar(description: str, verb: str, *, hidden: bool = False) -> Iterator[Callable[[str, int, int], None]]:
+    """A rich progress bar; yields the ``(name, done, total)`` callback that services report through."""
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=hidden,
+    ) as bar:
+        task = bar.add_task(description, total=1)
+
+        def tick(name: str, done: int, total: int) -> None:
+            bar.update(task, description=f"{verb}: {name}", completed=done, total=total)
+
+        yield tick
+
+
 def table(title: str, columns: list[str], rows: list[list[Any]], caption: str | None = None) -> Table:
     result = Table(title=title, caption=caption)
     for column in columns:
@@ -71,6 +106,3 @@ def table(title: str, columns: list[str], rows: list[list[Any]], caption: str | 
     for row in rows:
         result.add_row(*("" if v is None else str(v) for v in row))
     return result
-
-
-Render = Callable[[], None]
