@@ -97,10 +97,11 @@ def geography_digest(geography: Geography) -> str:
 
 
 class Monitor:
-    def __init__(self, store: Store, actor: str = "habmon") -> None:
+    def __init__(self, store: Store, actor: str = "habmon", *, registry: Registry | None = None) -> None:
+        """``registry``: an already validated registry to share (the web app reads it once per process)."""
         self.store = store
         self.actor = actor
-        self._registry: Registry | None = None
+        self._registry: Registry | None = registry
 
     # -- setting up ------------------------------------------------------------
 
