@@ -758,3 +758,12 @@ def _register_submission_commands() -> None:
 
 
 _register_submission_commands()
+
+
+def _register_web_commands() -> None:
+    from habmon.cli import web
+
+    app.command("serve")(web.serve)
+
+
+_register_web_commands()

@@ -1,0 +1,87 @@
+"""One error shape for every error, in JSON and HTML: ``{"error": {"type", "message", "details"}}``.
+
+The HTTP status of a service error comes from :data:`STATUS` by its class (the nearest class in its
+MRO wins), so a new error type registers here instead of growing a ladder of ``isinstance`` checks.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from habmon.engine.aggregate import NotAggregable
+from habmon.engine.backends import EngineUnavailable
+from habmon.problems import HabmonError, InvalidDocument, NotFound
+from habmon.web.render import Renderer, json_response, wants_json
+
+STATUS: dict[type[Exception], int] = {
+    HabmonError: 400,
+    InvalidDocument: 422,
+    NotFound: 404,
+    NotAggregable: 422,
+    EngineUnavailable: 503,
+}
+
+
+def register_status(error: type[Exception], status: int) -> None:
+    STATUS[error] = status
+
+
+def status_of(error: Exception) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500
+
+
+def type_code(error: Exception) -> str:
+    """``NotFound`` → ``not-found``: a stable, documented code per error class."""
+    name = type(error).__name__.removesuffix("Error") or type(error).__name__
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+
+
+def error_body(kind: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"type": kind, "message": message, "details": details or {}}}
+
+
+def habmon_error_body(error: HabmonError) -> dict[str, Any]:
+    details: dict[str, Any] = {k: v for k in ("expected", "found", "hint") if (v := getattr(error, k, ""))}
+    if isinstance(error, InvalidDocument):
+        details["problems"] = error.report.to_dict()
+        message = f"{error.source}: {len(error.report.errors)} error(s)"
+    else:
+        message = error.args[0] if error.args else type(error).__name__
+    return error_body(type_code(error), str(message), details)
+
+
+def install(app: FastAPI, renderer: Renderer) -> None:
+    def respond(request: Request, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+        if request.url.path.startswith("/api/") or wants_json(request):
+            return json_response(request, body, status_code=status, headers=headers or {})
+        return renderer.html(
+            request, "error.html", {**body, "status": status, "title": str(status)}, status_code=status
+        )
+
+    @app.exception_handler(HabmonError)
+    async def on_habmon_error(request: Request, error: HabmonError) -> Response:
+        headers = {"Retry-After": str(int(retry))} if (retry := getattr(error, "retry_after", None)) else None
+        return respond(request, status_of(error), habmon_error_body(error), headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid_request(request: Request, error: RequestValidationError) -> Response:
+        problems = [
+            {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", ""), "found": e.get("input")}
+            for e in error.errors()
+        ]
+        body = error_body("invalid-request", "the request's parameters are not valid", {"problems": problems})
+        return respond(request, 422, body)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(request: Request, error: StarletteHTTPException) -> Response:
+        kinds = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized", 403: "forbidden"}
+        body = error_body(kinds.get(error.status_code, f"http-{error.status_code}"), str(error.detail))
+        return respond(request, error.status_code, body, dict(error.headers or {}))
