@@ -171,3 +171,11 @@ def run_results(monitor: Monitor, run_id: int, *, kind: str | None = None) -> li
         query = query.where(r.kind == kind)
     with monitor.store.engine.connect() as conn:
         return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def latest_run(monitor: Monitor) -> dict[str, Any] | None:
+    """The newest stored monitoring run (id, engine, snapshot, parameters, times), or None before the first run."""
+    query = select(t.engine_run).order_by(t.engine_run.c.id.desc()).limit(1)
+    with monitor.store.engine.connect() as conn:
+        row = conn.execute(query).first()
+    return None if row is None else dict(row._mapping)
