@@ -305,3 +305,69 @@ engine_result = Table(
     Column("details", JSON, nullable=False),
     Index("ix_engine_result_run", "run_id", "indicator"),
 )
+
+# -- users, scopes, API tokens, login attempts, web sessions (migration 0004) ---------------
+# ("user" is reserved in PostgreSQL, hence user_account.) Secrets are stored as hashes only:
+# passwords as argon2id, API tokens and session tokens as SHA-256 of their random text.
+
+user_account = Table(
+    "user_account",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("role", String(20), nullable=False),  # admin | officer | focal_point | partner
+    Column("display_name", String(200), nullable=False),
+    Column("organization", String(200)),
+    Column("password_hash", Text),  # argon2id; NULL: no password login (tokens only, or not yet set)
+    Column("active", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("password_changed_at", DateTime(timezone=True)),
+)
+
+user_scope = Table(
+    "user_scope",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", ForeignKey("user_account.id"), nullable=False),
+    Column("geo_code", String(40), nullable=False),
+    UniqueConstraint("user_id", "geo_code"),
+)
+
+api_token = Table(
+    "api_token",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", ForeignKey("user_account.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("prefix", String(16), nullable=False),  # shown in lists so a person can tell tokens apart
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_used_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+login_attempt = Table(
+    "login_attempt",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("username", String(200), nullable=False),
+    Column("remote", String(100), nullable=False),
+    Column("success", Boolean, nullable=False),
+    Index("ix_login_attempt_username", "username", "at"),
+    Index("ix_login_attempt_remote", "remote", "at"),
+)
+
+web_session = Table(
+    "web_session",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", ForeignKey("user_account.id"), nullable=False),
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("csrf_sha256", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Index("ix_web_session_user", "user_id"),
+)

@@ -1,0 +1,176 @@
+"""The access rules as a table (action × role → rule) and the one function that applies them.
+
+Pure domain: the caller passes what the decision needs — the places an object concerns, its
+organization, its owner — and, for geographic scopes, a function giving a unit's ancestors
+(from :meth:`habmon.geo.model.Geography.ancestors`), so a country in a focal point's scope covers
+its cities without this module reading the geography.
+
+:func:`authorize` raises :class:`Forbidden`; :func:`allowed` answers the same question as a bool,
+for templates that hide buttons. Services always call :func:`authorize` themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from enum import StrEnum
+
+from habmon.access.model import ACTION_TEXT, ROLE_TEXT, Action, Principal, Role
+from habmon.problems import HabmonError
+
+
+class Rule(StrEnum):
+    ALWAYS = "always"
+    OWN_SCOPE = "own scope"  # every place concerned lies within the principal's geographic scope
+    OWN_ORGANIZATION = "own organization"  # the object belongs to the principal's organization
+    OWN_OBJECT = "own object"  # the object belongs to the principal (own account, own tokens)
+    NEVER = "never"
+
+
+ROLES: tuple[Role, ...] = (Role.ADMIN, Role.OFFICER, Role.FOCAL_POINT, Role.PARTNER, Role.PUBLIC)
+
+ALWAYS, SCOPE, ORG, OWN, NEVER = Rule.ALWAYS, Rule.OWN_SCOPE, Rule.OWN_ORGANIZATION, Rule.OWN_OBJECT, Rule.NEVER
+
+# One row per action; columns in the order of ROLES: admin, officer, focal point, partner, public.
+_TABLE: dict[Action, tuple[Rule, Rule, Rule, Rule, Rule]] = {
+    Action.READ_PUBLISHED: (ALWAYS, ALWAYS, ALWAYS, ALWAYS, ALWAYS),
+    Action.READ_UNPUBLISHED: (ALWAYS, ALWAYS, SCOPE, NEVER, NEVER),
+    Action.LOAD_DATA: (ALWAYS, NEVER, NEVER, NEVER, NEVER),
+    Action.SUBMIT: (ALWAYS, ALWAYS, SCOPE, ORG, NEVER),
+    Action.READ_SUBMISSION: (ALWAYS, ALWAYS, SCOPE, ORG, NEVER),
+    Action.APPROVE: (ALWAYS, ALWAYS, NEVER, NEVER, NEVER),
+    Action.RETURN: (ALWAYS, ALWAYS, NEVER, NEVER, NEVER),
+    Action.PUBLISH: (ALWAYS, ALWAYS, NEVER, NEVER, NEVER),
+    Action.READ_AUDIT: (ALWAYS, ALWAYS, NEVER, NEVER, NEVER),
+    Action.RUN_ENGINE: (ALWAYS, ALWAYS, NEVER, NEVER, NEVER),
+    Action.MANAGE_USERS: (ALWAYS, NEVER, NEVER, NEVER, NEVER),
+    Action.MANAGE_OWN_TOKENS: (ALWAYS, OWN, OWN, OWN, NEVER),
+    Action.CHANGE_OWN_PASSWORD: (ALWAYS, OWN, OWN, OWN, NEVER),
+}
+
+POLICY: dict[Action, dict[Role, Rule]] = {
+    action: dict(zip(ROLES, rules, strict=True)) for action, rules in _TABLE.items()
+}
+
+Ancestors = Callable[[str], Iterable[str]]
+SCOPE_HINT = "an administrator sets scopes with `habmon users scope USERNAME GEO…`"
+
+
+class Forbidden(HabmonError):
+    """The principal may not do this (to this object)."""
+
+    def __init__(self, message: str, *, action: Action, expected: str = "", found: str = "", hint: str = "") -> None:
+        super().__init__(message, expected=expected, found=found, hint=hint)
+        self.action = action
+
+
+def rule_for(principal: Principal, action: Action) -> Rule:
+    return POLICY[action][principal.role]
+
+
+def covers(principal: Principal, code: str, ancestors: Ancestors | None = None) -> bool:
+    """Whether a place lies within the principal's scope: the place itself or one of its ancestors is in it."""
+    scope = principal.geo_scope
+    if code in scope:
+        return True
+    return ancestors is not None and any(parent in scope for parent in ancestors(code))
+
+
+def outside_scope(principal: Principal, codes: Iterable[str], ancestors: Ancestors | None = None) -> list[str]:
+    """The places (sorted, once each) that the principal's scope does not cover."""
+    return sorted({code for code in codes if not covers(principal, code, ancestors)})
+
+
+def refusal(
+    principal: Principal,
+    action: Action,
+    *,
+    geo_codes: Iterable[str] | None = None,
+    organization: str | None = None,
+    owner: str | None = None,
+    ancestors: Ancestors | None = None,
+) -> Forbidden | None:
+    """Why the principal may not do ``action`` to the object described, or None when allowed."""
+    rule = rule_for(principal, action)
+    text = ACTION_TEXT[action]
+    if rule == Rule.ALWAYS:
+        return None
+    if rule == Rule.NEVER:
+        roles = [ROLE_TEXT[r] for r in ROLES if POLICY[action][r] != Rule.NEVER]
+        return Forbidden(
+            f"{principal.label} may not {text}",
+            action=action,
+            expected=f"a user with the role {' or '.join(roles)}",
+            found=principal.label,
+            hint="see docs/access.md for who may do what",
+        )
+    if rule == Rule.OWN_SCOPE:
+        codes = sorted(set(geo_codes or ()))
+        outside = outside_scope(principal, codes, ancestors)
+        if codes and not outside:
+            return None
+        return Forbidden(
+            f"{principal.label} may {text} only for places within their scope",
+            action=action,
+            expected=f"places within {', '.join(sorted(principal.geo_scope)) or 'a scope (none is set)'}",
+            found=", ".join(outside) if codes else "no place",
+            hint=SCOPE_HINT,
+        )
+    if rule == Rule.OWN_ORGANIZATION:
+        if principal.organization is not None and organization == principal.organization:
+            return None
+        return Forbidden(
+            f"{principal.label} may {text} only for their own organization",
+            action=action,
+            expected=principal.organization or "an organization (none is set for this user)",
+            found=organization or "no organization",
+            hint="an administrator sets a user's organization",
+        )
+    if owner is not None and owner == principal.username:
+        return None
+    return Forbidden(
+        f"{principal.label} may {text} only for their own account",
+        action=action,
+        expected=principal.username,
+        found=owner or "no owner",
+    )
+
+
+def authorize(
+    principal: Principal,
+    action: Action,
+    *,
+    geo_codes: Iterable[str] | None = None,
+    organization: str | None = None,
+    owner: str | None = None,
+    ancestors: Ancestors | None = None,
+) -> None:
+    """Raise :class:`Forbidden` (expected, found, hint) unless the principal may do ``action`` to this object."""
+    problem = refusal(
+        principal, action, geo_codes=geo_codes, organization=organization, owner=owner, ancestors=ancestors
+    )
+    if problem is not None:
+        raise problem
+
+
+def allowed(
+    principal: Principal,
+    action: Action,
+    *,
+    geo_codes: Iterable[str] | None = None,
+    organization: str | None = None,
+    owner: str | None = None,
+    ancestors: Ancestors | None = None,
+) -> bool:
+    """The decision of :func:`authorize` as a bool (to hide a button); the service decides again."""
+    found = refusal(principal, action, geo_codes=geo_codes, organization=organization, owner=owner, ancestors=ancestors)
+    return found is None
+
+
+def markdown_table() -> str:
+    """The policy as the Markdown table in docs/access.md (a test keeps the two equal)."""
+    header = "| action | `Action` | " + " | ".join(ROLE_TEXT[r] for r in ROLES) + " |"
+    lines = [header, "|" + "---|" * (len(ROLES) + 2)]
+    for action, rules in POLICY.items():
+        cells = " | ".join(str(rules[r]) for r in ROLES)
+        lines.append(f"| {ACTION_TEXT[action]} | `{action}` | {cells} |")
+    return "\n".join(lines)
