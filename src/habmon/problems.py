@@ -65,6 +65,7 @@ PROBLEM_TYPES: dict[str, ProblemType] = _types(
     ProblemType("rule", "Cross-indicator rule broken", "expected {expected}, found {found}"),
     ProblemType("outlier", "Unusual value", "expected {expected}, found {found}", Severity.WARNING),
     ProblemType("workflow", "Action not allowed", "expected {expected}, found {found}"),
+    ProblemType("scope", "Outside your scope", "{found} is outside your scope; expected {expected}"),
 )
 
 

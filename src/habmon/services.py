@@ -15,6 +15,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from habmon.access.model import Action, Principal
+from habmon.access.policy import allowed, authorize
 from habmon.geo.model import Engagement, Geography, GeoUnit
 from habmon.indicators.model import Indicator
 from habmon.indicators.registry import Registry
@@ -97,18 +99,74 @@ def geography_digest(geography: Geography) -> str:
 
 
 class Monitor:
-    def __init__(self, store: Store, actor: str = "habmon", *, registry: Registry | None = None) -> None:
-        """``registry``: an already validated registry to share (the web app reads it once per process)."""
+    def __init__(
+        self,
+        store: Store,
+        actor: str = "habmon",
+        *,
+        registry: Registry | None = None,
+        principal: Principal | None = None,
+        geography: Geography | None = None,
+    ) -> None:
+        """``registry``, ``geography``: already loaded reference data to share (the web app reads them once per
+        process). ``principal``: who is acting — every operation is authorized for it (docs/access.md); the
+        default is the local operator ``actor`` (:meth:`Principal.system`, an administrator), so the CLI and
+        scripts act as before. The audit log records the principal's username."""
         self.store = store
-        self.actor = actor
+        self.principal = principal or Principal.system(actor)
+        self.actor = self.principal.username
         self._registry: Registry | None = registry
+        self._geography: Geography | None = geography
+
+    # -- authorization -----------------------------------------------------------
+
+    def ancestors(self, code: str) -> list[str]:
+        """The codes above a place in the SDG hierarchy (Nairobi → Kenya → … → World), for scope decisions."""
+        return [u.code for u in self.geography().ancestors(code)]
+
+    def authorize(
+        self,
+        action: Action,
+        *,
+        geo_codes: Iterable[str] | None = None,
+        organization: str | None = None,
+        owner: str | None = None,
+    ) -> None:
+        """Raise :class:`~habmon.access.policy.Forbidden` unless this monitor's principal may do ``action``."""
+        authorize(
+            self.principal,
+            action,
+            geo_codes=geo_codes,
+            organization=organization,
+            owner=owner,
+            ancestors=self.ancestors,
+        )
+
+    def allowed(
+        self,
+        action: Action,
+        *,
+        geo_codes: Iterable[str] | None = None,
+        organization: str | None = None,
+        owner: str | None = None,
+    ) -> bool:
+        return allowed(
+            self.principal,
+            action,
+            geo_codes=geo_codes,
+            organization=organization,
+            owner=owner,
+            ancestors=self.ancestors,
+        )
 
     # -- setting up ------------------------------------------------------------
 
     def init(self, plan_file: Path | None = None, registry_dir: Path | None = None) -> list[LoadStep]:
         """Create/migrate the schema and load plan, registry, geography and the illustrative engagement list."""
+        self.authorize(Action.LOAD_DATA)
         steps: list[LoadStep] = []
         self._registry = None
+        self._geography = None
         self.store.upgrade()
         plan_path = plan_file or default_plan_file()
         plan = load_plan(plan_path)
@@ -146,6 +204,7 @@ class Monitor:
         return steps
 
     def import_engagements(self, path: Path, name: str, *, illustrative: bool = False) -> LoadStep:
+        self.authorize(Action.LOAD_DATA)
         geography = self.store.geography()
         engagements, report = read_engagements(path, geography, illustrative=illustrative)
         if not report.valid:
@@ -157,6 +216,7 @@ class Monitor:
 
     def load_shipped(self, progress: ProgressCallback | None = None) -> list[LoadStep]:
         """Load the real public data shipped in ``data/sources`` (see its PROVENANCE.md)."""
+        self.authorize(Action.LOAD_DATA)
         geography = self.store.geography()
         steps: list[LoadStep] = []
         datasets = list(iter_shipped(geography))
@@ -189,6 +249,7 @@ class Monitor:
         organization: str | None = None,
         note: str | None = None,
     ) -> RevisionSummary:
+        self.authorize(Action.LOAD_DATA)
         batch = Batch(kind, name, self.actor, source_file, sha256, organization, note)
         return self.store.record_observations(observations, batch)
 
@@ -204,17 +265,29 @@ class Monitor:
         return self._registry
 
     def geography(self) -> Geography:
-        return self.store.geography()
+        """The stored geography (read once per Monitor; ``init`` reads it again)."""
+        if self._geography is None:
+            self._geography = self.store.geography()
+        return self._geography
 
     def series(self, indicator_code: str, geo_code: str, *, history: bool = False, public: bool = False) -> Series:
+        """Stored values of an indicator for a place. Only published values (``public``) unless the principal may
+        read unpublished values of this place; the public, partners and focal points outside their scope always
+        get the published ones."""
         registry = self.registry()
         indicator = registry.get(indicator_code)
         unit = self.geography().resolve(geo_code)
+        public = public or not self.allowed(Action.READ_UNPUBLISHED, geo_codes=[unit.code])
         observations = self.store.series(indicator.code, unit.code, history=history, public=public)
         return Series(indicator, unit, tuple(observations))
 
     def engagements(self) -> tuple[list[Engagement], dict[str, Any] | None]:
         return self.store.engagements()
+
+    def audit_events(self, object_type: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Newest audit events first (officers and administrators)."""
+        self.authorize(Action.READ_AUDIT)
+        return self.store.audit_events(object_type, limit)
 
     def works_in(self, code: str, when: date | None = None) -> Engagement | None:
         engagements, _ = self.store.engagements()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,16 +17,21 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, Text, cast, insert, select, update
 
-from habmon.problems import HabmonError, NotFound, Report
+from habmon.access import model as access
+from habmon.access.model import Role
+from habmon.access.policy import SCOPE_HINT, Forbidden, Rule, covers, rule_for
+from habmon.problems import HabmonError, NotFound, Problem, Report
 from habmon.services import Monitor
 from habmon.store import bulk
 from habmon.store import tables as t
 from habmon.store.store import Batch, RevisionSummary, insert_id
-from habmon.submission.table import ROW, SubmissionTable
+from habmon.submission.table import ROW, SHEET, SubmissionTable
 from habmon.submission.validate import Validated, validate
 from habmon.submission.workflow import DEFAULT_NATURE, Action, OrganizationType, State, next_state
 
 CHUNK = 50_000
+# the organization types a role may submit as (a role not listed: any)
+ORGANIZATION_TYPES: dict[Role, frozenset[OrganizationType]] = {Role.PARTNER: frozenset({OrganizationType.PARTNER})}
 MAX_BYTES = 200_000_000
 Reader = Callable[..., SubmissionTable]
 
@@ -114,9 +119,17 @@ def _now() -> datetime:
 
 
 class Submissions:
+    """Submissions for the monitor's principal: every operation is authorized for it (docs/access.md).
+
+    A focal point submits and reads only for places within its scope (rows outside it are reported as
+    problems of type ``scope``), a partner only for its organization; only officers and administrators
+    approve, return and publish.
+    """
+
     def __init__(self, monitor: Monitor) -> None:
         self.monitor = monitor
         self.store = monitor.store
+        self.principal = monitor.principal
 
     # -- reading and validating ------------------------------------------------------
 
@@ -154,7 +167,7 @@ class Submissions:
             table,
             registry=self.monitor.registry(),
             geography=self.monitor.geography(),
-            history=self.store.current_frame,
+            history=self._history,
             default_nature=DEFAULT_NATURE[organization_type],
             default_source=source,
         )
@@ -178,6 +191,17 @@ class Submissions:
 
         With errors nothing is stored. The same file sent again changes nothing.
         """
+        scoped = rule_for(self.principal, access.Action.SUBMIT) == Rule.OWN_SCOPE
+        if not scoped:  # the public is refused here, a partner unless it submits for its own organization
+            self.monitor.authorize(access.Action.SUBMIT, organization=organization)
+        types = ORGANIZATION_TYPES.get(self.principal.role)
+        if types is not None and organization_type not in types:
+            raise Forbidden(
+                f"{self.principal.label} submits as {' or '.join(sorted(types))}",
+                action=access.Action.SUBMIT,
+                expected=" or ".join(sorted(types)),
+                found=str(organization_type),
+            )
         content = path.read_bytes()
         sha = hashlib.sha256(content).hexdigest()
         name = source_name or path.name
@@ -195,11 +219,16 @@ class Submissions:
             )
         table = self.read(path, fmt=fmt, geo=geo, indicator=indicator, source_name=name)
         checked = self.check(table, organization_type=organization_type, source=source)
-        if not checked.valid:
-            return SubmissionOutcome(None, False, None, table.format, table.rows, table.encoding, checked.report, {})
+        report = checked.report
+        if scoped:
+            report = Report.of([*report.problems, *self.outside_scope(table)])
+        if not report.valid:
+            return SubmissionOutcome(None, False, None, table.format, table.rows, table.encoding, report, {})
         frame = observation_frame(checked)
+        # the decision itself, on the places actually stored (the report above says which rows are outside)
+        self.monitor.authorize(access.Action.SUBMIT, geo_codes=sorted(frame["geo"].unique()), organization=organization)
         with self.store.transaction() as conn:
-            changes = bulk.counts(bulk.compare(frame, bulk.current_frame(conn, sorted(frame["series"].unique()))))
+            changes = bulk.counts(bulk.compare(frame, self._current(conn, sorted(frame["series"].unique()))))
             now = _now()
             sid = insert_id(
                 conn,
@@ -251,7 +280,7 @@ class Submissions:
     def approve(self, submission_id: int, comment: str | None = None) -> RevisionSummary:
         """Record the submission's values as new revisions (locked until a new submission revises them)."""
         with self.store.transaction() as conn:
-            row = self._get(conn, submission_id)
+            row = self._require(conn, submission_id, access.Action.APPROVE)
             state = next_state(State(row["state"]), Action.APPROVE)
             batch = Batch(
                 kind="submission",
@@ -288,14 +317,14 @@ class Submissions:
 
     def publish(self, submission_id: int, comment: str | None = None) -> None:
         with self.store.transaction() as conn:
-            row = self._get(conn, submission_id)
+            row = self._require(conn, submission_id, access.Action.PUBLISH)
             self._transition(conn, submission_id, State(row["state"]), Action.PUBLISH, comment)
 
     def return_(self, submission_id: int, comment: str) -> None:
-        if not comment.strip():
-            raise SubmissionError("a returned submission needs a comment for the submitter", expected="a comment")
         with self.store.transaction() as conn:
-            row = self._get(conn, submission_id)
+            row = self._require(conn, submission_id, access.Action.RETURN)
+            if not comment.strip():
+                raise SubmissionError("a returned submission needs a comment for the submitter", expected="a comment")
             self._transition(conn, submission_id, State(row["state"]), Action.RETURN, comment)
 
     def _transition(
@@ -337,18 +366,18 @@ class Submissions:
             query = query.where(s.state == state)
         self.store.require_schema()
         with self.store.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(query)]
+            rows = [dict(r._mapping) for r in conn.execute(query)]
+            return self._readable(conn, rows)
 
     def get(self, submission_id: int) -> dict[str, Any]:
         with self.store.engine.connect() as conn:
-            return self._get(conn, submission_id)
+            return self._require(conn, submission_id, access.Action.READ_SUBMISSION)
 
     def changes(self, submission_id: int, limit: int | None = 1000) -> list[dict[str, Any]]:
         """Each staged value against the stored one: new, revised (old → new) or unchanged; revised first."""
         with self.store.engine.connect() as conn:
-            self._get(conn, submission_id)
             staged = self.staged_frame(conn, submission_id)
-            compared = bulk.compare(staged, bulk.current_frame(conn, sorted(staged["series"].unique())))
+            compared = bulk.compare(staged, self._current(conn, sorted(staged["series"].unique())))
         order = compared["status"].map({"revised": 0, "new": 1, "unchanged": 2})
         compared = compared.assign(_order=order).sort_values(["_order", "source_row"], kind="stable")
         if limit is not None:
@@ -370,6 +399,7 @@ class Submissions:
 
     def staged_frame(self, conn: Connection, submission_id: int) -> pd.DataFrame:
         """The submission's staged rows as an observation frame (plus ``source_row``)."""
+        self._require(conn, submission_id, access.Action.READ_SUBMISSION)
         r = t.submission_row.c
         query = (
             select(
@@ -396,7 +426,7 @@ class Submissions:
 
     def original(self, submission_id: int) -> tuple[str, bytes]:
         with self.store.engine.connect() as conn:
-            row = self._get(conn, submission_id)
+            row = self._require(conn, submission_id, access.Action.READ_SUBMISSION)
             content = conn.execute(
                 select(t.submission_file.c.content).where(t.submission_file.c.submission_id == submission_id)
             ).scalar_one()
@@ -410,12 +440,107 @@ class Submissions:
         return dict(row._mapping)
 
     def _by_sha(self, sha: str) -> dict[str, Any] | None:
+        """The newest submission of this content that the principal may read (others stay invisible)."""
         self.store.require_schema()
         with self.store.engine.connect() as conn:
-            row = conn.execute(
+            rows = conn.execute(
                 select(t.submission).where(t.submission.c.content_sha256 == sha).order_by(t.submission.c.id.desc())
-            ).first()
-        return None if row is None else dict(row._mapping)
+            )
+            readable = self._readable(conn, [dict(r._mapping) for r in rows])
+        return readable[0] if readable else None
+
+    # -- authorization ------------------------------------------------------------------------
+
+    def _require(self, conn: Connection, submission_id: int, action: access.Action) -> dict[str, Any]:
+        """The submission, if the principal may do ``action`` to it (a role that never may is refused first,
+        without saying whether the submission exists)."""
+        if rule_for(self.principal, action) == Rule.NEVER:
+            self.monitor.authorize(action)
+        row = self._get(conn, submission_id)
+        geos = self._geos(conn, [submission_id]).get(submission_id, set()) if self._needs_geos(action) else None
+        self.monitor.authorize(action, geo_codes=geos, organization=row["organization"], owner=row["submitter"])
+        return row
+
+    def _readable(self, conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        action = access.Action.READ_SUBMISSION
+        if rule_for(self.principal, action) == Rule.ALWAYS:
+            return rows
+        geos = self._geos(conn, [r["id"] for r in rows]) if self._needs_geos(action) else {}
+        return [
+            r
+            for r in rows
+            if self.monitor.allowed(
+                action,
+                geo_codes=geos.get(r["id"], set()),
+                organization=r["organization"],
+                owner=r["submitter"],
+            )
+        ]
+
+    def _needs_geos(self, action: access.Action) -> bool:
+        return rule_for(self.principal, action) == Rule.OWN_SCOPE
+
+    def _geos(self, conn: Connection, ids: list[int]) -> dict[int, set[str]]:
+        """The places each submission concerns (from its staged rows)."""
+        r = t.submission_row.c
+        out: dict[int, set[str]] = {i: set() for i in ids}
+        if ids:
+            query = select(r.submission_id, r.geo_code).where(r.submission_id.in_(ids)).distinct()
+            for sid, geo in conn.execute(query):
+                out[sid].add(geo)
+        return out
+
+    def outside_scope(self, table: SubmissionTable) -> list[Problem]:
+        """One ``scope`` problem per row whose place lies outside the principal's scope (row and column named).
+
+        Places that do not resolve are left to validation, which reports them as unknown codes."""
+        geography = self.monitor.geography()
+        places: dict[str, str] = {}
+        for raw in table.frame["geo"].dropna().unique():
+            try:
+                places[str(raw)] = geography.resolve(str(raw)).code
+            except NotFound:
+                continue
+        outside = {
+            raw: code for raw, code in places.items() if not covers(self.principal, code, self.monitor.ancestors)
+        }
+        if not outside:
+            return []
+        scope = ", ".join(
+            f"{geography.units[c].name()} ({c})" if c in geography.units else c
+            for c in sorted(self.principal.geo_scope)
+        )
+        frame = table.frame[table.frame["geo"].isin(list(outside))]
+        sheets = frame[SHEET].tolist() if SHEET in frame else [None] * len(frame)
+        return [
+            Problem(
+                "scope",
+                expected=f"a place within the scope of {self.principal.username}: {scope or 'none'} (or a city in it)",
+                found=f"{raw} ({geography.units[outside[raw]].name()})",
+                file=table.source,
+                sheet=None if sheet is None else str(sheet),
+                row=int(row),
+                column=table.label("geo"),
+                hint=SCOPE_HINT,
+            )
+            for raw, row, sheet in zip(frame["geo"].astype(str), frame[ROW], sheets, strict=True)
+        ]
+
+    def _history(self, series: Sequence[str]) -> pd.DataFrame:
+        """Stored values that validation compares against, as far as the principal may see them."""
+        with self.store.engine.connect() as conn:
+            return self._current(conn, series)
+
+    def _current(self, conn: Connection, series: Sequence[str]) -> pd.DataFrame:
+        """The newest stored revisions — unpublished ones only for places whose unpublished values the principal
+        may read, the published ones elsewhere (so outlier warnings and diffs reveal nothing more)."""
+        full = bulk.current_frame(conn, series)
+        if rule_for(self.principal, access.Action.READ_UNPUBLISHED) == Rule.ALWAYS:
+            return full
+        mine = [g for g in full["geo"].unique() if self.monitor.allowed(access.Action.READ_UNPUBLISHED, geo_codes=[g])]
+        published = bulk.current_frame(conn, series, public=True)
+        parts = [full[full["geo"].isin(mine)], published[~published["geo"].isin(mine)]]
+        return pd.concat([p for p in parts if not p.empty] or [full.head(0)], ignore_index=True)
 
 
 STAGED_COLUMNS = ["submission_id", *bulk.STORED_COLUMNS, "source_row"]
