@@ -8,6 +8,8 @@ from typing import Annotated, Any
 import typer
 from rich.tree import Tree
 
+from habmon.access.service import Access
+from habmon.cli import users
 from habmon.cli.context import monitor, state
 from habmon.cli.output import EXIT_INVALID, choice, console, emit_json, handled, progress_bar, report_table, table
 from habmon.geo.model import GeoUnit, UnitKind
@@ -33,6 +35,8 @@ app.add_typer(indicators_app, name="indicators")
 app.add_typer(geo_app, name="geo")
 app.add_typer(data_app, name="data")
 app.add_typer(audit_app, name="audit")
+app.add_typer(users.users_app, name="users")
+app.add_typer(users.tokens_app, name="tokens")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout (see docs/cli-json.md).")]
 LangOpt = Annotated[str, typer.Option("--lang", help="Language of texts: zh or en.")]
@@ -112,6 +116,12 @@ def demo(
                 [[r["series"], r["places"], r["first"], r["last"], r["rows"]] for r in summary],
             )
         )
+        accounts = Access(m.store).ensure_demo_users(m.principal)
+        console.print("[yellow]demo accounts — DEMO ONLY, their passwords are public (docs/access.md):[/]")
+        for a, created in accounts:
+            where = f"scope {', '.join(a.geo_scope)}" if a.geo_scope else (a.organization or "")
+            note = "" if created else " (exists)"
+            console.print(f"  {a.username:<13} {a.password:<23} {a.role:<12} {where}{note}", highlight=False)
         console.print(
             f"database: {m.store.display_url()}\n"
             "try: habmon plan show · habmon indicators appraise · "
