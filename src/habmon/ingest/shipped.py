@@ -230,6 +230,67 @@ def read_sdg_cities(sources: Path, geography: Geography) -> tuple[list[Observati
     return out, problems
 
 
+PUBLISHED_AGGREGATES_FILE = "sdg_11_1_1_published_aggregates.csv"
+# The aggregates in the Our World in Data export, by the M49 code of the same aggregate: an explicit
+# table, not a match on names (OWID's "(UN)" suffix, "LDCs", "SIDS" spell them their own way).
+PUBLISHED_AGGREGATE_CODES: dict[str, str] = {
+    "World": "001",
+    "Sub-Saharan Africa (UN)": "202",
+    "Northern Africa and Western Asia (UN)": "747",
+    "Central and Southern Asia (UN)": "062",
+    "Eastern and South-Eastern Asia (UN)": "753",
+    "Latin America and the Caribbean (UN)": "419",
+    "Europe and Northern America (UN)": "513",
+    "Australia and New Zealand (UN)": "053",
+    "Least Developed Countries (LDCs)": "199",
+    "Small Island Developing States (SIDS)": "722",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedValue:
+    """A value of an aggregate as published by its custodian (not stored: it is what habmon is checked against)."""
+
+    series: str
+    entity: str  # the name in the source file
+    geo: str  # M49 code of the aggregate
+    year: int
+    value: float
+    line: int
+
+
+def read_published_aggregates(
+    geography: Geography, sources: Path | None = None
+) -> tuple[list[PublishedValue], list[Problem]]:
+    """The published world, regional and group values of SDG 11.1.1 (see PROVENANCE.md)."""
+    path = (sources or data_dir() / "sources") / PUBLISHED_AGGREGATES_FILE
+    value_column = "11.1.1 - Proportion of urban population living in slums (%) - EN_LND_SLUM"
+    problems: list[Problem] = []
+    out: list[PublishedValue] = []
+    for line, row in read_csv_rows(path):
+        code = PUBLISHED_AGGREGATE_CODES.get(row["Entity"])
+        if code is None or code not in geography.units:
+            problems.append(
+                Problem(
+                    "unmatched-entity",
+                    expected=f"one of the aggregates in PUBLISHED_AGGREGATE_CODES ({len(PUBLISHED_AGGREGATE_CODES)})",
+                    found=row["Entity"],
+                    file=PUBLISHED_AGGREGATES_FILE,
+                    row=line,
+                    column="Entity",
+                )
+            )
+            continue
+        value = _number(
+            row[value_column], file=PUBLISHED_AGGREGATES_FILE, line=line, column=value_column, problems=problems
+        )
+        year = _number(row["Year"], file=PUBLISHED_AGGREGATES_FILE, line=line, column="Year", problems=problems)
+        if value is None or year is None:
+            continue
+        out.append(PublishedValue("11.1.1", row["Entity"], code, int(year), value, line))
+    return out, problems
+
+
 SHIPPED: tuple[ShippedDataset, ...] = (
     ShippedDataset("WUP 2018 urban and rural population", WUP_POPULATION_FILE, read_wup_population),
     ShippedDataset("WUP 2018 urban agglomerations, 2020", WUP_CITIES_FILE, read_wup_agglomerations),
