@@ -1,11 +1,22 @@
-"""Progress methods against hand-computed answers."""
+"""Progress methods and like-for-like aggregate progress against hand-computed answers."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pandas as pd
 import pytest
 
+from habmon.engine.backends import connect
+from habmon.engine.service import IndicatorData, aggregate_progress
+from habmon.geo.model import Geography
 from habmon.indicators.model import Direction
+from habmon.indicators.registry import Registry
+from habmon.ingest.files import check_registry_dir, default_plan_file, default_registry_dir, load_plan
+from habmon.ingest.geography import build_geography
+from habmon.methods.likeforlike import Panel, choose, explain, required_coverage
 from habmon.methods.progress import Method, Point, ProgressError, Status, assess
+from habmon.problems import HabmonError
 
 
 def test_unsd_with_target_fair_progress() -> None:
@@ -84,3 +95,109 @@ def test_baseline_year_and_insufficient_data() -> None:
     assert assess([(2020, 26.0)], direction=Direction.DECREASE).status == Status.INSUFFICIENT_DATA
     with pytest.raises(ProgressError, match="target year"):
         assess(series, direction=Direction.DECREASE, target=Point(2019, 10.0))
+
+
+# -- like-for-like progress of aggregates ------------------------------------------------------
+
+
+def test_like_for_like_takes_the_first_panel_covering_enough_at_both_ends() -> None:
+    required = required_coverage(0.98, 0.05, 0.6)
+    assert required == pytest.approx(0.93)
+    assert required_coverage(0.62, 0.05, 0.6) == 0.6  # never below the publication rule
+    panels = [
+        Panel(2016, 173, 0.72, 0.72, 25.9, 25.8),
+        Panel(2018, 180, 0.99, 0.92, 25.7, 25.7),  # enough at the baseline but not at the latest year
+        Panel(2020, 197, 0.98, 0.98, 24.7, 24.8),
+    ]
+
+    def lazily() -> Iterator[Panel]:
+        yield from panels
+        raise AssertionError("candidates after the accepted one must not be computed")
+
+    chosen, rejected = choose(lazily(), required)
+    assert chosen == panels[2] and rejected == tuple(panels[:2])
+    text = explain(2015, chosen, rejected, latest_year=2022, latest_coverage=0.98, tolerance=0.05, required=required)
+    assert text.startswith("baseline 2020 (requested 2015): 197 units")
+    assert "2016: 173 units, 72.0%" in text and "2018: 180 units, 92.0%" in text and "≥ 93.0%" in text
+    none, all_rejected = choose(panels[:2], required)
+    assert none is None and len(all_rejected) == 2
+    assert "no like-for-like baseline" in explain(
+        2015, None, all_rejected, latest_year=2022, latest_coverage=0.98, tolerance=0.05, required=required
+    )
+    assert not Panel(2016, 3, None, 0.99, None, 20.0).usable(0.5)  # no value at the baseline
+
+
+@pytest.fixture(scope="module")
+def reference() -> tuple[Registry, Geography]:
+    registry, report = check_registry_dir(load_plan(default_plan_file()), default_registry_dir())
+    assert registry is not None, report
+    geography, _ = build_geography()
+    return registry, geography
+
+
+KEN, UGA, TZA, RWA = "404", "800", "834", "646"  # all in Eastern Africa (014)
+WEIGHTS_BEFORE_2020 = {KEN: 100.0, UGA: 100.0, TZA: 300.0, RWA: 500.0}
+WEIGHTS_FROM_2020 = {KEN: 100.0, UGA: 200.0, TZA: 300.0, RWA: 400.0}
+SHARES = [(KEN, 2016, 50.0), (KEN, 2022, 40.0), (UGA, 2016, 30.0), (UGA, 2022, 33.0)]
+SHARES += [(TZA, 2019, 22.0), (TZA, 2022, 20.0), (RWA, 2018, 10.0), (RWA, 2022, 12.0)]
+
+
+def synthetic(reference: tuple[Registry, Geography], tolerance: float | None = None) -> IndicatorData:
+    registry, geography = reference
+    indicator = registry.get("11.1.1")
+    if tolerance is not None:
+        rule = indicator.aggregation.model_copy(update={"like_for_like_tolerance": tolerance})
+        indicator = indicator.model_copy(update={"aggregation": rule})
+    rows = [("11.1.1", geo, year, value) for geo, year, value in SHARES]
+    for year in range(2010, 2025):
+        weights = WEIGHTS_BEFORE_2020 if year < 2020 else WEIGHTS_FROM_2020
+        rows += [("POP.URBAN", geo, year, weight) for geo, weight in weights.items()]
+    totals = pd.DataFrame(rows, columns=["series", "geo", "period", "value"])
+    return IndicatorData(indicator, geography, totals)
+
+
+def test_aggregate_progress_moves_the_baseline_to_a_like_for_like_panel(reference: tuple[Registry, Geography]) -> None:
+    # 2016: TZA has no value within ±2 years → panel KEN, UGA, RWA = 70 % of the weight at both ends, rejected
+    # 2018: TZA from 2019, KEN and UGA from 2016 → all four, 100 % → accepted (required 100 % − 5 %)
+    report = aggregate_progress(synthetic(reference), "014", Method.UNSD, connect("duckdb"))
+    lff = report.like_for_like
+    assert lff is not None and lff.panel is not None
+    assert (lff.requested_baseline, lff.baseline_year, lff.latest_year) == (2015, 2018, 2022)
+    assert lff.required_coverage == pytest.approx(0.95) and lff.members == tuple(sorted([KEN, UGA, TZA, RWA]))
+    (rejected,) = lff.rejected
+    assert (rejected.year, rejected.units) == (2016, 3)
+    assert rejected.coverage_baseline == pytest.approx(0.7) and rejected.coverage_latest == pytest.approx(0.7)
+    # each end with its own year's weights: 2018 (100, 100, 300, 500), 2022 (100, 200, 300, 400)
+    baseline = (100 * 50 + 100 * 30 + 300 * 22 + 500 * 10) / 1000  # 19.6
+    latest = (100 * 40 + 200 * 33 + 300 * 20 + 400 * 12) / 1000  # 21.4
+    start, end = report.progress.baseline, report.progress.latest
+    assert start is not None and start.year == 2018 and start.value == pytest.approx(baseline)
+    assert end is not None and end.year == 2022 and end.value == pytest.approx(latest)
+    assert report.progress.cagr == pytest.approx((latest / baseline) ** (1 / 4) - 1)
+    assert report.progress.status == Status.REGRESSION  # rising, a decrease is wanted, no target for 014
+    assert [y for y, _ in report.series] == [2016, 2018, 2019, 2022]  # the whole aggregate, shown as computed
+
+
+def test_a_wider_tolerance_accepts_the_smaller_panel(reference: tuple[Registry, Geography]) -> None:
+    report = aggregate_progress(synthetic(reference, tolerance=0.35), "014", Method.UNSD, connect("duckdb"))
+    lff = report.like_for_like
+    assert lff is not None and lff.panel is not None and lff.baseline_year == 2016 and lff.rejected == ()
+    assert lff.panel.value_baseline == pytest.approx((100 * 50 + 100 * 30 + 500 * 10) / 700)  # RWA from 2018
+    assert lff.panel.value_latest == pytest.approx((100 * 40 + 200 * 33 + 400 * 12) / 700)  # 22.0
+
+
+def test_no_like_for_like_baseline_is_insufficient_data_and_says_why(reference: tuple[Registry, Geography]) -> None:
+    # from 2019: KEN and UGA have no value within ±2 years (2016 is 3 away): TZA + RWA cover 70 % in 2022
+    report = aggregate_progress(synthetic(reference), "014", Method.STATCAN, connect("duckdb"), baseline_year=2019)
+    lff = report.like_for_like
+    assert lff is not None and lff.panel is None and [p.year for p in lff.rejected] == [2019]
+    assert lff.rejected[0].coverage_baseline == pytest.approx(0.8) and lff.rejected[0].coverage == pytest.approx(0.7)
+    assert report.progress.status == Status.INSUFFICIENT_DATA
+    assert report.progress.note == lff.reason and "2019: 2 units, 70.0%" in lff.reason
+    later = aggregate_progress(synthetic(reference), "014", Method.UNSD, connect("duckdb"), baseline_year=2022)
+    assert later.like_for_like is not None and "no year with data from 2022 on" in later.like_for_like.reason
+
+
+def test_progress_of_a_country_is_not_an_aggregate(reference: tuple[Registry, Geography]) -> None:
+    with pytest.raises(HabmonError, match="not an aggregate"):
+        aggregate_progress(synthetic(reference), KEN, Method.UNSD, connect("duckdb"))

@@ -165,6 +165,13 @@ class Aggregation(Frozen):
     min_coverage: float = Field(default=0.5, ge=0, le=1)
     gap_filling: GapFilling = GapFilling.NEAREST
     max_gap_years: int = Field(default=2, ge=0, le=10)
+    like_for_like_tolerance: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="progress of an aggregate: the constant panel at the baseline must cover at least the latest "
+        "coverage minus this (see docs/engine.md)",
+    )
 
     @model_validator(mode="after")
     def _weight_for_weighted_mean(self) -> Aggregation:
