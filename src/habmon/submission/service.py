@@ -348,6 +348,9 @@ class Submissions:
     # -- reading back -----------------------------------------------------------------------
 
     def entries(self, state: str | None = None) -> list[dict[str, Any]]:
+        """The submissions the principal may read, oldest first (a role that never may is refused)."""
+        if rule_for(self.principal, access.Action.READ_SUBMISSION) == Rule.NEVER:
+            self.monitor.authorize(access.Action.READ_SUBMISSION)
         s = t.submission.c
         query = select(
             s.id,
@@ -368,6 +371,13 @@ class Submissions:
         with self.store.engine.connect() as conn:
             rows = [dict(r._mapping) for r in conn.execute(query)]
             return self._readable(conn, rows)
+
+    def queue(self) -> list[dict[str, Any]]:
+        """The reviewers' queue (officers and administrators): validated submissions to approve or return,
+        approved ones to publish, oldest first."""
+        self.monitor.authorize(access.Action.APPROVE)
+        waiting = {str(State.VALIDATED), str(State.APPROVED)}
+        return [row for row in self.entries() if row["state"] in waiting]
 
     def get(self, submission_id: int) -> dict[str, Any]:
         with self.store.engine.connect() as conn:

@@ -23,7 +23,16 @@ from habmon.web.render import Renderer
 from habmon.web.settings import WebSettings
 
 STATIC_DIR = Path(__file__).parent / "static"
-BUILTIN_FEATURES = ("habmon.web.pages.home", "habmon.web.api.v1")
+BUILTIN_FEATURES = (
+    "habmon.web.auth",
+    "habmon.web.uploads",
+    "habmon.web.pages.home",
+    "habmon.web.pages.plan",
+    "habmon.web.api.v1",
+    "habmon.web.pages.submissions",
+    "habmon.web.admin",
+    "habmon.web.api.submissions",
+)
 ENTRY_POINT_GROUP = "habmon.web"
 
 
