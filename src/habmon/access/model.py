@@ -48,8 +48,8 @@ class Action(StrEnum):
 
 ACTION_TEXT: dict[Action, str] = {
     Action.READ_PUBLISHED: "read published values",
-    Action.READ_UNPUBLISHED: "read unpublished values (approved but not published, every revision)",
-    Action.LOAD_DATA: "load the plan, indicators, geography, engagement lists and shipped data",
+    Action.READ_UNPUBLISHED: "read values not yet published (approved, awaiting publication)",
+    Action.LOAD_DATA: "load the plan, indicators, geography, engagement lists, shipped data",
     Action.SUBMIT: "send a submission",
     Action.READ_SUBMISSION: "read a submission (its rows, report, diff and original file)",
     Action.APPROVE: "approve a submission",
