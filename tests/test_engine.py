@@ -165,5 +165,5 @@ def test_progress_command_shows_the_baseline_requested_and_used(demo: Monitor) -
     assert (data["status"], lff["requested_baseline"], lff["baseline_used"]) == ("regression", 2015, 2020)
     assert [r["year"] for r in lff["rejected"]] == [2016, 2018, 2019] and lff["panel"]["units"] == 197
     assert data["series"][-1]["year"] == 2022 and data["series"][-1]["coverage"] == pytest.approx(0.983, abs=0.001)
-    text = runner.invoke(app, args, terminal_width=200)
+    text = runner.invoke(app, args)
     assert text.exit_code == 0 and "requested 2015, used 2020" in text.output and "rejected" in text.output

@@ -194,7 +194,7 @@ def test_lnob_and_aggregate_commands(recorded: Monitor) -> None:
         ("sex", "M"),
         ("disability_status", "PD"),
     }
-    text = runner.invoke(app, [*base, "lnob", "--indicator", "11.1.1", "--geo", "KEN"], terminal_width=200)
+    text = runner.invoke(app, [*base, "lnob", "--indicator", "11.1.1", "--geo", "KEN"])
     assert text.exit_code == 0 and "Sex: Female" in text.output and "behind" in text.output
 
     args = [*base, "aggregate", "--indicator", "11.1.1", "--year", "2022", "--level", "subregion"]
