@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from habmon.access.model import Action, Principal, Role
 from habmon.access.passwords import Passwords, WeakPassword, check_policy
-from habmon.access.policy import POLICY, ROLES, Forbidden, allowed, authorize, markdown_table
+from habmon.access.policy import CHECKS, POLICY, ROLES, Forbidden, Rule, allowed, authorize, markdown_table
 from habmon.access.service import (
     DEMO_ACCOUNTS,
     Access,
@@ -92,6 +92,7 @@ def test_the_policy_is_the_table_decided_for_habmon() -> None:
     assert ROLES == ROLE_ORDER
     assert {a: tuple(str(POLICY[a][r]) for r in ROLES) for a in POLICY} == EXPECTED
     assert set(POLICY) == set(Action)
+    assert set(CHECKS) == set(Rule)
 
 
 def test_docs_show_the_policy_table_and_the_demo_accounts() -> None:
@@ -683,6 +684,20 @@ def test_web_sessions_are_stored_hashed_and_expire(access: Access, store: Store,
     assert access.principal_for_session(last) is None
     actions = [e["action"] for e in store.audit_events("web_session")][::-1]
     assert actions == ["session.open", "session.open", "session.open", "session.close"]
+
+
+def test_purge_deletes_ended_sessions_and_old_login_attempts(access: Access, clock: FakeClock) -> None:
+    alice = access.principal("alice")
+    old, _ = access.open_session(alice)
+    with pytest.raises(AuthenticationFailed):
+        access.authenticate("alice", "not the password", "10.0.0.1")
+    clock.advance(minutes=61)
+    live, _ = access.open_session(alice)
+    with pytest.raises(AuthenticationFailed):
+        access.authenticate("alice", "not the password", "10.0.0.1")
+    assert access.purge() == {"sessions": 1, "login_attempts": 1}
+    assert access.principal_for_session(live) == alice and access.principal_for_session(old) is None
+    assert access.purge() == {"sessions": 0, "login_attempts": 0}
 
 
 def test_setting_a_password_or_disabling_ends_sessions(access: Access) -> None:

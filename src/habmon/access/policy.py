@@ -12,6 +12,7 @@ for templates that hide buttons. Services always call :func:`authorize` themselv
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from enum import StrEnum
 
 from habmon.access.model import ACTION_TEXT, ROLE_TEXT, Action, Principal, Role
@@ -80,6 +81,78 @@ def outside_scope(principal: Principal, codes: Iterable[str], ancestors: Ancesto
     return sorted({code for code in codes if not covers(principal, code, ancestors)})
 
 
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """What a decision looks at: who, what, and the object (its places, organization, owner)."""
+
+    principal: Principal
+    action: Action
+    geo_codes: tuple[str, ...]
+    organization: str | None
+    owner: str | None
+    ancestors: Ancestors | None
+
+
+def _always(_: _Request) -> Forbidden | None:
+    return None
+
+
+def _never(r: _Request) -> Forbidden | None:
+    roles = [ROLE_TEXT[role] for role in ROLES if POLICY[r.action][role] != Rule.NEVER]
+    return Forbidden(
+        f"{r.principal.label} may not {ACTION_TEXT[r.action]}",
+        action=r.action,
+        expected=f"a user with the role {' or '.join(roles)}",
+        found=r.principal.label,
+        hint="see docs/access.md for who may do what",
+    )
+
+
+def _own_scope(r: _Request) -> Forbidden | None:
+    outside = outside_scope(r.principal, r.geo_codes, r.ancestors)
+    if r.geo_codes and not outside:
+        return None
+    return Forbidden(
+        f"{r.principal.label} may {ACTION_TEXT[r.action]} only for places within their scope",
+        action=r.action,
+        expected=f"places within {', '.join(sorted(r.principal.geo_scope)) or 'a scope (none is set)'}",
+        found=", ".join(outside) if r.geo_codes else "no place",
+        hint=SCOPE_HINT,
+    )
+
+
+def _own_organization(r: _Request) -> Forbidden | None:
+    if r.principal.organization is not None and r.organization == r.principal.organization:
+        return None
+    return Forbidden(
+        f"{r.principal.label} may {ACTION_TEXT[r.action]} only for their own organization",
+        action=r.action,
+        expected=r.principal.organization or "an organization (none is set for this user)",
+        found=r.organization or "no organization",
+        hint="an administrator sets a user's organization",
+    )
+
+
+def _own_object(r: _Request) -> Forbidden | None:
+    if r.owner is not None and r.owner == r.principal.username:
+        return None
+    return Forbidden(
+        f"{r.principal.label} may {ACTION_TEXT[r.action]} only for their own account",
+        action=r.action,
+        expected=r.principal.username,
+        found=r.owner or "no owner",
+    )
+
+
+CHECKS: dict[Rule, Callable[[_Request], Forbidden | None]] = {
+    Rule.ALWAYS: _always,
+    Rule.OWN_SCOPE: _own_scope,
+    Rule.OWN_ORGANIZATION: _own_organization,
+    Rule.OWN_OBJECT: _own_object,
+    Rule.NEVER: _never,
+}
+
+
 def refusal(
     principal: Principal,
     action: Action,
@@ -90,49 +163,8 @@ def refusal(
     ancestors: Ancestors | None = None,
 ) -> Forbidden | None:
     """Why the principal may not do ``action`` to the object described, or None when allowed."""
-    rule = rule_for(principal, action)
-    text = ACTION_TEXT[action]
-    if rule == Rule.ALWAYS:
-        return None
-    if rule == Rule.NEVER:
-        roles = [ROLE_TEXT[r] for r in ROLES if POLICY[action][r] != Rule.NEVER]
-        return Forbidden(
-            f"{principal.label} may not {text}",
-            action=action,
-            expected=f"a user with the role {' or '.join(roles)}",
-            found=principal.label,
-            hint="see docs/access.md for who may do what",
-        )
-    if rule == Rule.OWN_SCOPE:
-        codes = sorted(set(geo_codes or ()))
-        outside = outside_scope(principal, codes, ancestors)
-        if codes and not outside:
-            return None
-        return Forbidden(
-            f"{principal.label} may {text} only for places within their scope",
-            action=action,
-            expected=f"places within {', '.join(sorted(principal.geo_scope)) or 'a scope (none is set)'}",
-            found=", ".join(outside) if codes else "no place",
-            hint=SCOPE_HINT,
-        )
-    if rule == Rule.OWN_ORGANIZATION:
-        if principal.organization is not None and organization == principal.organization:
-            return None
-        return Forbidden(
-            f"{principal.label} may {text} only for their own organization",
-            action=action,
-            expected=principal.organization or "an organization (none is set for this user)",
-            found=organization or "no organization",
-            hint="an administrator sets a user's organization",
-        )
-    if owner is not None and owner == principal.username:
-        return None
-    return Forbidden(
-        f"{principal.label} may {text} only for their own account",
-        action=action,
-        expected=principal.username,
-        found=owner or "no owner",
-    )
+    request = _Request(principal, action, tuple(sorted(set(geo_codes or ()))), organization, owner, ancestors)
+    return CHECKS[rule_for(principal, action)](request)
 
 
 def authorize(
