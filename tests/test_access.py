@@ -810,3 +810,17 @@ def test_users_and_tokens_from_the_command_line(store_url: str) -> None:
     assert events[:3] == [("user.create", "operator"), ("user.scope", "operator"), ("user.password", "operator")]
     assert events[-1] == ("user.disable", "operator")
     access.store.dispose()
+
+
+def test_habmon_demo_creates_and_lists_the_demo_accounts(store_url: str) -> None:
+    code, output = cli(store_url, "demo")
+    assert code == 0, output
+    assert "DEMO ONLY" in output
+    for account in DEMO_ACCOUNTS:
+        assert account.username in output and account.password in output
+    store = Store(store_url)
+    users = Access(store).users(Principal.system())
+    assert [(u.username, u.role, u.geo_scope) for u in users] == sorted(
+        (a.username, a.role, a.geo_scope) for a in DEMO_ACCOUNTS
+    )
+    store.dispose()
