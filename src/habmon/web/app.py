@@ -28,6 +28,7 @@ BUILTIN_FEATURES = (
     "habmon.web.uploads",
     "habmon.web.pages.home",
     "habmon.web.pages.plan",
+    "habmon.web.pages.indicators",
     "habmon.web.api.v1",
     "habmon.web.pages.submissions",
     "habmon.web.admin",
