@@ -64,6 +64,10 @@ def test_published_regional_values_where_the_country_table_is_complete(demo: Mon
     reporting = set(stored.loc[stored["series"] == "11.1.1", "geo"])
     assert world.own_coverage == pytest.approx(urban[urban.index.isin(reporting)].sum() / urban.sum(), rel=1e-9)
 
+    odd = table[("753", 2001)]  # published (interpolated); no country has an own value in 2001
+    assert (odd.own_coverage, odd.complete, odd.imputed_units) == (0.0, False, 11)
+    json.dumps([r.to_dict() for r in rows], allow_nan=False)  # valid JSON: no NaN coverage
+
     latest = {geo: r for (geo, year), r in table.items() if year == 2022}
     complete = {geo for geo, r in latest.items() if r.complete}
     assert complete == {"001", "053", "062", "199", "202", "419", "747", "753"}

@@ -6,6 +6,7 @@ totals, disaggregations, like-for-like panels and the comparison with published 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -175,6 +176,13 @@ def _find(rows: list[Aggregate], code: str) -> Aggregate | None:
     return next((r for r in rows if r.code == code), None)
 
 
+def _coverage(row: Aggregate | None) -> float | None:
+    """An aggregate's coverage, 0 where no member reports (the engine gives NaN there, which is not JSON)."""
+    if row is None or row.coverage is None:
+        return None
+    return 0.0 if math.isnan(row.coverage) else row.coverage
+
+
 def aggregate_indicator(
     monitor: Monitor, code: str, year: int, level: Level, *, engine: str = "duckdb"
 ) -> tuple[Indicator, list[Aggregate]]:
@@ -241,8 +249,8 @@ def like_for_like(
             yield Panel(
                 year,
                 len(panel),
-                None if start is None else start.coverage,
-                None if end is None else end.coverage,
+                _coverage(start),
+                _coverage(end),
                 None if start is None else start.value,
                 None if end is None else end.value,
             )
@@ -627,7 +635,7 @@ def published_comparison(
     out: list[PublishedComparison] = []
     for (year, level), values in sorted(wanted.items()):
         ours = {a.code: a for a in data.aggregate(year, level, backend)}
-        own = {a.code: a.coverage for a in data.aggregate(year, level, backend, max_gap_years=0)}
+        own = {a.code: _coverage(a) for a in data.aggregate(year, level, backend, max_gap_years=0)}
         for p in values:
             mine = ours.get(p.geo)
             own_coverage = own.get(p.geo)
@@ -639,7 +647,7 @@ def published_comparison(
                     year,
                     p.value,
                     None if mine is None else mine.value,
-                    None if mine is None else mine.coverage,
+                    _coverage(mine),
                     own_coverage,
                     0 if mine is None else mine.imputed_units,
                     own_coverage is not None and own_coverage >= complete_at,
