@@ -1,16 +1,23 @@
-"""REST API v1: indicators and their series (published data; public, no login)."""
+"""REST API v1: indicators, their series and observations (published data; public, no login).
+
+Filters: ``disaggregation`` is ``total`` (totals only), ``any`` (default) or a canonical disaggregation key as
+each observation carries it (``sex=F``; several dimensions sorted and joined by ``;``).
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
+import pandas as pd
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel
 
 from habmon.indicators.model import Indicator
 from habmon.problems import NotFound
+from habmon.services import Series
 from habmon.web.api.common import ERRORS, PageInfo, PageParams, paginate
 from habmon.web.app import Site
+from habmon.web.figures import figures_of
 from habmon.web.render import json_response
 
 API = "/api/v1"
@@ -51,6 +58,37 @@ class SeriesOut(BaseModel):
     observations: list[ObservationOut]
 
 
+class ObservationRow(BaseModel):
+    indicator: str
+    geo: str
+    period: int
+    disaggregation_key: str
+    value: float
+    numerator: float | None
+    denominator: float | None
+    unit: str
+    nature: str
+    source: str
+    revision: int
+
+
+class ObservationList(BaseModel):
+    items: list[ObservationRow]
+    page: PageInfo
+
+
+TOTAL, ANY = "total", "any"
+DisaggregationParam = Annotated[
+    str,
+    Query(description="'total' (totals only), 'any' (every value), or a disaggregation key such as sex=F"),
+]
+
+
+def wanted_key(disaggregation: str) -> str | None:
+    """The disaggregation key to keep ('' for totals), or None for every value."""
+    return {TOTAL: "", ANY: None}.get(disaggregation, disaggregation)
+
+
 def indicator_summary(indicator: Indicator) -> IndicatorSummary:
     return IndicatorSummary(
         code=indicator.code,
@@ -66,6 +104,7 @@ def indicator_summary(indicator: Indicator) -> IndicatorSummary:
 def register(site: Site) -> None:
     router = APIRouter(prefix=API, tags=["indicators"], responses=ERRORS)
     services = site.services
+    figures = figures_of(site)
 
     @router.get("/indicators", operation_id="listIndicators", response_model=IndicatorList)
     def list_indicators(
@@ -99,16 +138,66 @@ def register(site: Site) -> None:
         geo: Annotated[str, Path(description="place: M49, ISO3, ISO2 or habmon code")],
         period_from: Annotated[int | None, Query(ge=1900, le=2100)] = None,
         period_to: Annotated[int | None, Query(ge=1900, le=2100)] = None,
+        disaggregation: DisaggregationParam = ANY,
     ) -> Response:
-        monitor = services.monitor()
-        series = monitor.series(code, geo, public=True)
-        data = series.to_dict()
-        data["observations"] = [
+        series = figures.monitor().series(code, geo, public=True)
+        key = wanted_key(disaggregation)
+        chosen = tuple(
             o
-            for o in data["observations"]
-            if (period_from is None or o["period"] >= period_from) and (period_to is None or o["period"] <= period_to)
-        ]
+            for o in series.observations
+            if (period_from is None or o.observation.period >= period_from)
+            and (period_to is None or o.observation.period <= period_to)
+            and (key is None or o.observation.key.disaggregation == key)
+        )
+        data = Series(series.indicator, series.unit, chosen).to_dict()
         return json_response(request, SeriesOut.model_validate(data).model_dump(mode="json"))
+
+    @router.get("/observations", operation_id="listObservations", response_model=ObservationList)
+    def list_observations(
+        request: Request,
+        page: PageParams,
+        indicator: Annotated[str, Query(description="indicator code, e.g. 11.1.1")],
+        geo: Annotated[
+            list[str] | None, Query(description="places (repeat): M49, ISO3, ISO2 or city id; default: every place")
+        ] = None,
+        period_from: Annotated[int | None, Query(ge=1900, le=2100)] = None,
+        period_to: Annotated[int | None, Query(ge=1900, le=2100)] = None,
+        disaggregation: DisaggregationParam = ANY,
+    ) -> Response:
+        code = services.registry().get(indicator).code
+        geography = services.geography()
+        places = None if not geo else {geography.resolve(g).code for g in geo}
+        frame = figures.published_frame(code)
+        key = wanted_key(disaggregation)
+        if not frame.empty:
+            keep = pd.Series(True, index=frame.index)
+            if places is not None:
+                keep &= frame["geo"].isin(places)
+            if period_from is not None:
+                keep &= frame["period"] >= period_from
+            if period_to is not None:
+                keep &= frame["period"] <= period_to
+            if key is not None:
+                keep &= frame["disaggregation_key"] == key
+            frame = frame[keep].sort_values(["geo", "period", "disaggregation_key"])
+        rows = [
+            ObservationRow(
+                indicator=r.series,
+                geo=r.geo,
+                period=int(r.period),
+                disaggregation_key=r.disaggregation_key,
+                value=float(r.value),
+                numerator=None if pd.isna(r.numerator) else float(r.numerator),
+                denominator=None if pd.isna(r.denominator) else float(r.denominator),
+                unit=r.unit,
+                nature=r.nature,
+                source=r.source,
+                revision=int(r.revision),
+            )
+            for r in frame.itertuples(index=False)
+        ]
+        items, info = paginate(request, rows, page)
+        return json_response(request, ObservationList(items=items, page=info).model_dump(mode="json"))
 
     site.app.include_router(router)
 

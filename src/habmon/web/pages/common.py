@@ -6,6 +6,7 @@ from typing import Any
 
 from habmon.geo.model import GeoUnit
 from habmon.indicators.model import Indicator
+from habmon.indicators.registry import Registry
 from habmon.plan.model import Plan
 from habmon.web.app import Site
 from habmon.web.figures import RunFigures
@@ -75,6 +76,19 @@ def plan_elements(plan: Plan) -> dict[str, tuple[str, Any]]:
     found.update({o.id: ("outcome", o) for o in plan.outcomes})
     found.update({o.id: ("output", o) for o in plan.outputs})
     return found
+
+
+def named_groups(groups: list[dict[str, Any]], registry: Registry, lang: str) -> list[dict[str, Any]]:
+    """Leave-no-one-behind rows with the dimension's and the group's names in the page's language."""
+    names = {(d.id, c.id): (d.name.get(lang), c.name.get(lang)) for d in registry.codelists.dimensions for c in d.codes}
+    return [
+        {
+            **g,
+            "dimension_name": names.get((g["dimension"], g["group"]), (g["dimension"], g["group"]))[0],
+            "group_name": names.get((g["dimension"], g["group"]), (g["dimension"], g["group"]))[1],
+        }
+        for g in groups
+    ]
 
 
 def run_ref(figures: RunFigures | None) -> dict[str, Any] | None:

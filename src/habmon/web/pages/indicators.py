@@ -29,7 +29,7 @@ from habmon.web.app import Site
 from habmon.web.charts import ChartInput, Line, Marker, line_chart
 from habmon.web.downloads import EXPORTS
 from habmon.web.figures import Figures, RunFigures, figures_of
-from habmon.web.pages.common import element_title, geo_ref, indicator_ref, install, run_ref
+from habmon.web.pages.common import element_title, geo_ref, indicator_ref, install, named_groups, run_ref
 from habmon.web.render import Page, language, page_route
 from habmon.web.worldmap import classify
 
@@ -292,15 +292,7 @@ def disaggregation_section(
         return lnob_view(data, WORLD, connect(figures.run.engine), registry.codelists).to_dict()
 
     view = site_figures.derived(figures.run, "lnob", indicator.code, build)
-    names = {(d.id, c.id): (d.name.get(lang), c.name.get(lang)) for d in registry.codelists.dimensions for c in d.codes}
-    section["world"] = {
-        "groups": [
-            {**g, "dimension_name": names.get((g["dimension"], g["group"]), (g["dimension"], g["group"]))[0],
-             "group_name": names.get((g["dimension"], g["group"]), (g["dimension"], g["group"]))[1]}
-            for g in view["groups"]
-        ],
-        "problems": view["problems"],
-    }  # fmt: skip
+    section["world"] = {"groups": named_groups(view["groups"], registry, lang), "problems": view["problems"]}
     return section
 
 
