@@ -407,7 +407,7 @@ def _member_problems(data: IndicatorData, checked: pd.DataFrame) -> list[Problem
     return [
         Problem(
             "totals",
-            expected=f"the total {r.total:g}, as the {r.dimension} parts recombined with their {weight} give",
+            expected=f"the {r.dimension} parts, recombined with their {weight}, to equal the total {r.total:g}",
             found=f"{r.implied:.4g} from {r.parts} parts",
             path=f"{data.indicator.code} / {r.geo} / {r.period} / {r.dimension}",
             hint="correct the parts, the total or the parts' weights at the source",
@@ -426,8 +426,9 @@ def _aggregate_problems(data: IndicatorData, checked: pd.DataFrame, code: str, l
                 problems.append(
                     Problem(
                         "totals",
-                        expected=f"the aggregate total {r.total:.4g} over the {r.members} members with weighted parts",
-                        found=f"{r.implied:.4g} from the {r.dimension} parts recombined",
+                        expected=f"the {r.dimension} parts, recombined, to equal the aggregate total {r.total:.4g} "
+                        f"(over the {r.members} members with weighted parts)",
+                        found=f"{r.implied:.4g}",
                         path=f"{data.indicator.code} / {code} / {r.period} / {r.dimension}",
                         hint="see the member-level problems for the countries that disagree",
                     )
