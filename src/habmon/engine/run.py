@@ -12,12 +12,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import ibis
+import pandas as pd
 from sqlalchemy import func, insert, select
 
-from habmon.engine.aggregate import Aggregate, Level
+from habmon.engine.aggregate import Level
 from habmon.engine.backends import connect
-from habmon.engine.service import SDG_BASELINE_YEAR, IndicatorData
-from habmon.indicators.model import AggregationMethod, Indicator, TargetBasis
+from habmon.engine.panel import AGGREGATE_COLUMNS, IndicatorSpec, Panel, materialized, membership_frame
+from habmon.engine.service import SDG_BASELINE_YEAR
+from habmon.indicators.model import AggregationMethod, GapFilling, Indicator, TargetBasis
 from habmon.methods.progress import Method, Point, assess
 from habmon.services import Monitor
 from habmon.store import bulk
@@ -32,6 +35,10 @@ RESULT_COLUMNS = [
 ]  # fmt: skip
 
 Progress = Callable[[str, int, int], None]
+
+# A stored run must be reproducible to the last bit; parallel hash aggregation adds floats in whatever order the
+# threads finish, so a run pins the backend to one thread where it can (the panel engine itself is the same).
+REPRODUCIBLE: dict[str, Callable[[Any], object]] = {"duckdb": lambda backend: backend.raw_sql("SET threads = 1")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,13 +61,32 @@ class RunSummary:
         }
 
 
-def _aggregate_row(code: str, level: Level, year: int, a: Aggregate) -> dict[str, Any]:
+def _gap_filling(indicator: Indicator) -> str:
+    rule = indicator.aggregation
+    return f"{rule.gap_filling} (±{rule.max_gap_years} years)" if rule.gap_filling == GapFilling.NEAREST else "none"
+
+
+def _number(x: Any) -> float | None:
+    return None if pd.isna(x) else float(x)
+
+
+def _aggregate_row(code: str, gap_filling: str, a: Any) -> dict[str, Any]:
+    """A stored result row from a row of the panel's aggregates (AGGREGATE_COLUMNS)."""
     return {
-        "kind": "aggregate", "indicator": code, "geo_code": a.code, "level": str(level), "period": year,
-        "value": a.value, "people": a.people, "coverage": a.coverage, "units_reported": a.units_reported,
-        "units_total": a.units_total, "imputed_units": a.imputed_units, "published": a.published,
-        "details": json.dumps({"gap_filling": a.gap_filling}),
+        "kind": "aggregate", "indicator": code, "geo_code": str(a.group), "level": str(a.level),
+        "period": int(a.period), "value": _number(a.value), "people": _number(a.people),
+        "coverage": _number(a.coverage), "units_reported": int(a.units_reported), "units_total": int(a.units_total),
+        "imputed_units": int(a.imputed_units), "published": bool(a.published),
+        "details": json.dumps({"gap_filling": gap_filling}),
     }  # fmt: skip
+
+
+def aggregate_frame(backend: Any, panel: Panel, *, baseline_year: int = SDG_BASELINE_YEAR) -> pd.DataFrame:
+    """Every aggregate of the panel, executed on ``backend`` (AGGREGATE_COLUMNS)."""
+    if not panel.specs:
+        return pd.DataFrame(columns=list(AGGREGATE_COLUMNS))
+    with materialized(backend, panel.series(baseline_year)) as series:
+        return backend.execute(panel.aggregates(series))
 
 
 def _progress_rows(
@@ -93,6 +119,56 @@ def _progress_rows(
     return rows
 
 
+def aggregate_progress(indicator: Indicator, aggregates: pd.DataFrame) -> list[dict[str, Any]]:
+    """Progress of the world and regional aggregates of one indicator, from its aggregates (AGGREGATE_COLUMNS):
+    the published values of each aggregate as a series, assessed with both methods."""
+    rows: list[dict[str, Any]] = []
+    for level in PROGRESS_LEVELS:
+        kept = aggregates[(aggregates["level"] == str(level)) & aggregates["published"] & aggregates["value"].notna()]
+        series: dict[str, list[tuple[int, float]]] = {}
+        for group, period, value in zip(kept["group"], kept["period"], kept["value"], strict=True):
+            series.setdefault(str(group), []).append((int(period), float(value)))
+        rows += _progress_rows(indicator, level, series)
+    return rows
+
+
+def panel_of(monitor: Monitor, backend: Any, indicators: Sequence[Indicator], *, as_of: int) -> Panel:
+    """The published totals of these indicators and their weight series, as of an observation id, as a panel."""
+    weights = sorted({i.aggregation.weight for i in indicators if i.aggregation.weight})
+    codes = [i.code for i in indicators]
+    stored = monitor.store.current_frame([*codes, *weights], public=True, as_of=as_of)
+    totals = stored[stored["disaggregation_key"] == ""]
+    own = totals[totals["series"].isin(codes)]
+    observations = pd.DataFrame(
+        {
+            "indicator": own["series"].astype(str).to_numpy(),
+            "geo": own["geo"].astype(str).to_numpy(),
+            "period": own["period"].astype("int64").to_numpy(),
+            "disaggregation": "",
+            "value": own["value"].astype("float64").to_numpy(),
+        }
+    )
+    weighing = totals[totals["series"].isin(weights)]
+    weight_frame = pd.DataFrame(
+        {
+            "series": weighing["series"].astype(str).to_numpy(),
+            "geo": weighing["geo"].astype(str).to_numpy(),
+            "period": weighing["period"].astype("int64").to_numpy(),
+            "weight": weighing["value"].astype("float64").to_numpy(),
+        }
+    )
+    years = sorted(int(y) for y in observations["period"].unique())
+    membership = membership_frame(monitor.geography(), years)
+    return Panel(
+        observations=ibis.memtable(observations),
+        weights=ibis.memtable(weight_frame),
+        membership=ibis.memtable(membership),
+        specs=tuple(IndicatorSpec.of(i) for i in indicators),
+        first_period=years[0] if years else 0,
+        last_period=years[-1] if years else 0,
+    )
+
+
 def compute(
     monitor: Monitor,
     *,
@@ -107,29 +183,35 @@ def compute(
     with store.engine.connect() as conn:
         snapshot = int(conn.execute(select(func.coalesce(func.max(t.observation.c.id), 0))).scalar_one())
     backend = connect(engine)
+    REPRODUCIBLE.get(backend.name, lambda _: None)(backend)
     chosen = [
         i
         for i in monitor.registry().indicators
         if i.aggregation.method in AGGREGABLE and (codes is None or i.code in codes)
     ]
+    if on_progress:
+        on_progress("aggregating", 0, len(chosen))
+    panel = panel_of(monitor, backend, chosen, as_of=snapshot)
+    frame = aggregate_frame(backend, panel)
+    levels = {str(level): n for n, level in enumerate(Level)}
+    frame = frame[frame["level"].isin(levels)].assign(level_order=lambda f: f["level"].map(levels))
+    by_indicator = dict(iter(frame.groupby("indicator", sort=False)))
     rows: list[dict[str, Any]] = []
     aggregates = progress = 0
     for number, indicator in enumerate(chosen):
         if on_progress:
             on_progress(indicator.code, number, len(chosen))
-        data = IndicatorData.load(monitor, indicator.code, as_of=snapshot)
-        series: dict[Level, dict[str, list[tuple[int, float]]]] = {level: {} for level in PROGRESS_LEVELS}
-        for year in data.years:
-            for level in Level:
-                for a in data.aggregate(year, level, backend):
-                    rows.append(_aggregate_row(indicator.code, level, year, a))
-                    aggregates += 1
-                    if level in series and a.published and a.value is not None:
-                        series[level].setdefault(a.code, []).append((year, a.value))
-        for level, by_geo in series.items():
-            found = _progress_rows(indicator, level, by_geo)
-            rows += found
-            progress += len(found)
+        own = by_indicator.get(indicator.code)
+        if own is None:
+            continue
+        own = own.sort_values(["period", "level_order", "group"], kind="stable")
+        gap = _gap_filling(indicator)
+        for row in own.itertuples(index=False):
+            rows.append(_aggregate_row(indicator.code, gap, row))
+        aggregates += len(own)
+        found = aggregate_progress(indicator, own)
+        rows += found
+        progress += len(found)
     if on_progress:
         on_progress("storing", len(chosen), len(chosen))
     parameters = {
