@@ -5,6 +5,7 @@ set -euo pipefail
 need=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 command -v java >/dev/null || need+=(default-jre-headless)
+command -v chromium >/dev/null || need+=(chromium)  # end-to-end tests (tests/e2e), driven by Playwright
 [ ${#need[@]} -eq 0 ] && exit 0
 sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"

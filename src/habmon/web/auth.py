@@ -84,6 +84,14 @@ ROLE_LABELS: dict[Role, str] = {
 }
 
 
+# what the sign-in page may say (messages of habmon.access.service), for the catalogue
+LOGIN_MESSAGES = (
+    _("wrong username or password"),
+    _("too many failed logins for this username"),
+    _("too many failed logins for this address"),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class NavLink:
     href: str

@@ -85,6 +85,8 @@ STATE_LABELS: dict[str, str] = {
     State.RETURNED: _("returned"),
 }
 STEP_LABELS: dict[str, str] = {"approve": _("Approve"), "return": _("Return"), "publish": _("Publish")}
+# problem severities and the status of a value against the stored one, as the templates show them
+WORDS = (_("error"), _("warning"), _("new"), _("revised"), _("unchanged"))
 ORGANIZATION_TYPE_LABELS: dict[str, str] = {
     OrganizationType.MEMBER_STATE: _("member state"),
     OrganizationType.SECRETARIAT: _("secretariat"),
