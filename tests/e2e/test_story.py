@@ -51,6 +51,11 @@ def problem_cells(page: Any) -> list[tuple[str, str, str]]:
     ]
 
 
+def chart_years(page: Any) -> list[int]:
+    """The years of the chart's table alternative (world and SDG regions, from the latest monitoring run)."""
+    return [int(y) for y in page.locator("#chart-table tbody th[scope=row]").all_text_contents()]
+
+
 def no_sideways_scroll(page: Any) -> bool:
     return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
 
@@ -63,8 +68,12 @@ def test_submit_fix_approve_publish_and_read_in_both_languages(
     bad.write_text(BAD, encoding="utf-8")
     good.write_text(GOOD, encoding="utf-8")
 
-    # -- the focal point sends a file with errors and reads the report --------------------------
+    # before: the chart of the world and regions (the stored monitoring run) ends in 2022
     page = new_page()
+    page.goto(base + "/indicators/11.1.1")
+    assert chart_years(page)[-1] == 2022
+
+    # -- the focal point sends a file with errors and reads the report --------------------------
     sign_in(page, base, "demo.kenya")
     page.get_by_role("link", name="Submissions").click()
     page.get_by_role("link", name="Send data").click()
@@ -114,6 +123,8 @@ def test_submit_fix_approve_publish_and_read_in_both_languages(
     assert page.locator("#map-year").input_value() == "2024"
     assert page.locator("svg.map").is_visible()
     assert page.locator("#trend-chart, svg.chart").first.is_visible()
+    # the run after publication carries Kenya's 2024 value into the chart: it reaches 2024 now
+    assert chart_years(page)[-1] == 2024
     page.screenshot(path=str(artifacts / "04-indicator.png"), full_page=True)
     page.goto(base + "/places/KEN")
     latest = page.locator("table.place-indicators tr[data-indicator='11.1.1'] .value")
