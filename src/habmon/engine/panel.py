@@ -165,8 +165,13 @@ def engagement_frame(engagements: Iterable[tuple[str, date, date | None]]) -> pd
     """geo, start_year, end_year from (code, start, end); the last entry of a code wins, as in ``compare``."""
     latest = {code: (start.year, None if end is None else end.year) for code, start, end in engagements}
     return pd.DataFrame(
-        [(code, start, end) for code, (start, end) in latest.items()], columns=["geo", "start_year", "end_year"]
-    ).astype({"start_year": "int64", "end_year": "Int64"})
+        {
+            "geo": pd.Series(list(latest), dtype=object),
+            "start_year": pd.Series([start for start, _ in latest.values()], dtype="int64"),
+            # Python ints and None: a pandas Int64 column arrives all-null on Spark (ibis 12, PySpark 4, pandas 3)
+            "end_year": pd.Series([end for _, end in latest.values()], dtype=object),
+        }
+    )
 
 
 @dataclass(frozen=True)
