@@ -11,7 +11,9 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from habmon.engine.aggregate import NotAggregable
 from habmon.engine.backends import EngineUnavailable
@@ -84,4 +86,16 @@ def install(app: FastAPI, renderer: Renderer) -> None:
     async def on_http_error(request: Request, error: StarletteHTTPException) -> Response:
         kinds = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized", 403: "forbidden"}
         body = error_body(kinds.get(error.status_code, f"http-{error.status_code}"), str(error.detail))
-        return respond(request, error.status_code, body, dict(error.headers or {}))
+        headers = dict(error.headers or {})
+        if error.status_code == 405:  # every method of the path, not only those of the first route matched
+            headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
+        return respond(request, error.status_code, body, headers)
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods of every route whose path matches ``path``."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(app.routes):
+        if route.methods and route.path and compile_path(route.path)[0].match(path):
+            methods |= set(route.methods)
+    return sorted(methods)

@@ -44,6 +44,8 @@ def _default(value: Any) -> Any:
         return sorted(value) if isinstance(value, set | frozenset) else list(value)
     if hasattr(value, "to_dict"):
         return value.to_dict()
+    if isinstance(value, bytes):  # e.g. the body of a request that was not valid, quoted in an error
+        return value.decode("utf-8", errors="replace")
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 

@@ -83,7 +83,7 @@ def parse_csv_text(
     problems: list[Problem] | None = None,
 ) -> SubmissionTable:
     problems = list(problems or [])
-    header_line = text.split("\n", 1)[0]
+    header_line = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]  # the line ends csv and pandas know, a lone CR too
     header = next(csv.reader([header_line]), [])
     aliases = dimension_aliases(registry.codelists)
     columns: list[str] = []

@@ -15,14 +15,14 @@ from fastapi import APIRouter, Body, File, Form, Path, Query, Request, Response,
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, Field
 
-from habmon.access.model import Principal
+from habmon.access.model import Action, Principal
 from habmon.problems import InvalidDocument
 from habmon.submission.service import Submissions
 from habmon.submission.workflow import OrganizationType, State
 from habmon.web.api.common import ERRORS, ErrorResponse, PageInfo, PageParams, paginate
 from habmon.web.api.v1 import API
 from habmon.web.app import Site
-from habmon.web.auth import CsrfChecked, CurrentPrincipal, access_of, monitor_for
+from habmon.web.auth import CsrfChecked, CurrentPrincipal, access_of, monitor_for, refused_early
 from habmon.web.pages.submissions import STEPS, detail, form_defaults, summary
 from habmon.web.render import json_response
 from habmon.web.uploads import saved
@@ -30,6 +30,7 @@ from habmon.web.uploads import saved
 bearer = HTTPBearer(auto_error=False, description="an API token: Authorization: Bearer hm_…")
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERRORS,
+    409: {"model": ErrorResponse, "description": "The submission's state does not allow this step"},
     413: {"model": ErrorResponse, "description": "The file is larger than the upload limit"},
 }
 
@@ -175,7 +176,12 @@ def register(site: Site) -> None:
     def service(who: Principal) -> Submissions:
         return Submissions(monitor_for(site, who))
 
-    @router.get("/submissions", operation_id="listSubmissions", response_model=SubmissionList)
+    @router.get(
+        "/submissions",
+        operation_id="listSubmissions",
+        response_model=SubmissionList,
+        dependencies=[refused_early(Action.READ_SUBMISSION)],
+    )
     def list_submissions(
         request: Request,
         who: CurrentPrincipal,
@@ -193,6 +199,7 @@ def register(site: Site) -> None:
         response_model=SubmissionCreated,
         status_code=201,
         responses={200: {"model": SubmissionCreated, "description": "The same file was sent before"}},
+        dependencies=[refused_early(Action.SUBMIT)],
     )
     def create_submission(
         request: Request,
@@ -227,17 +234,32 @@ def register(site: Site) -> None:
         headers = {"Location": f"{API}/submissions/{outcome.submission_id}"}
         return json_response(request, body, status_code=status, headers=headers)
 
-    @router.get("/submissions/{submission_id}", operation_id="getSubmission", response_model=SubmissionOut)
+    @router.get(
+        "/submissions/{submission_id}",
+        operation_id="getSubmission",
+        response_model=SubmissionOut,
+        dependencies=[refused_early(Action.READ_SUBMISSION)],
+    )
     def get_submission(request: Request, who: CurrentPrincipal, submission_id: SubmissionId) -> Response:
         return json_response(request, submission_out(service(who).get(submission_id)))
 
-    @router.get("/submissions/{submission_id}/report", operation_id="getSubmissionReport", response_model=ReportOut)
+    @router.get(
+        "/submissions/{submission_id}/report",
+        operation_id="getSubmissionReport",
+        response_model=ReportOut,
+        dependencies=[refused_early(Action.READ_SUBMISSION)],
+    )
     def get_report(request: Request, who: CurrentPrincipal, submission_id: SubmissionId) -> Response:
         """The validation report stored with the submission (its warnings; a stored submission has no errors)."""
         row = service(who).get(submission_id)
         return json_response(request, ReportOut.model_validate(row["report"]).model_dump(mode="json"))
 
-    @router.get("/submissions/{submission_id}/changes", operation_id="getSubmissionChanges", response_model=ChangeList)
+    @router.get(
+        "/submissions/{submission_id}/changes",
+        operation_id="getSubmissionChanges",
+        response_model=ChangeList,
+        dependencies=[refused_early(Action.READ_SUBMISSION)],
+    )
     def get_changes(request: Request, who: CurrentPrincipal, submission_id: SubmissionId, page: PageParams) -> Response:
         """Each value against the stored one: revised first (old → new), then new, then unchanged."""
         changes = service(who).changes(submission_id, limit=page.offset + page.limit + 1)
@@ -248,6 +270,7 @@ def register(site: Site) -> None:
     @router.get(
         "/submissions/{submission_id}/original",
         operation_id="getSubmissionOriginal",
+        dependencies=[refused_early(Action.READ_SUBMISSION)],
         response_class=Response,
         responses={200: {"content": {"application/octet-stream": {}}, "description": "the file as it was sent"}},
     )
@@ -260,7 +283,12 @@ def register(site: Site) -> None:
             headers={"Content-Disposition": f'attachment; filename="{submission_id}-{safe}"'},
         )
 
-    @router.post("/submissions/{submission_id}/approve", operation_id="approveSubmission", response_model=SubmissionOut)
+    @router.post(
+        "/submissions/{submission_id}/approve",
+        operation_id="approveSubmission",
+        response_model=SubmissionOut,
+        dependencies=[refused_early(Action.APPROVE)],
+    )
     def approve(
         request: Request,
         who: CurrentPrincipal,
@@ -272,7 +300,12 @@ def register(site: Site) -> None:
         STEPS["approve"].run(submissions, submission_id, body.comment if body else None)
         return json_response(request, submission_out(submissions.get(submission_id)))
 
-    @router.post("/submissions/{submission_id}/return", operation_id="returnSubmission", response_model=SubmissionOut)
+    @router.post(
+        "/submissions/{submission_id}/return",
+        operation_id="returnSubmission",
+        response_model=SubmissionOut,
+        dependencies=[refused_early(Action.RETURN)],
+    )
     def return_submission(
         request: Request, who: CurrentPrincipal, submission_id: SubmissionId, body: ReturnComment
     ) -> Response:
@@ -281,7 +314,12 @@ def register(site: Site) -> None:
         STEPS["return"].run(submissions, submission_id, body.comment)
         return json_response(request, submission_out(submissions.get(submission_id)))
 
-    @router.post("/submissions/{submission_id}/publish", operation_id="publishSubmission", response_model=SubmissionOut)
+    @router.post(
+        "/submissions/{submission_id}/publish",
+        operation_id="publishSubmission",
+        response_model=SubmissionOut,
+        dependencies=[refused_early(Action.PUBLISH)],
+    )
     def publish(
         request: Request,
         who: CurrentPrincipal,
@@ -293,9 +331,15 @@ def register(site: Site) -> None:
         STEPS["publish"].run(submissions, submission_id, body.comment if body else None)
         return json_response(request, submission_out(submissions.get(submission_id)))
 
-    account = APIRouter(prefix=API, tags=["account"], responses=ERRORS, dependencies=[Security(bearer), CsrfChecked])
+    account = APIRouter(
+        prefix=API,
+        tags=["account"],
+        responses=ERRORS,
+        dependencies=[Security(bearer), CsrfChecked, refused_early(Action.MANAGE_OWN_TOKENS)],
+    )
+    whoami = APIRouter(prefix=API, tags=["account"])
 
-    @account.get("/me", operation_id="getMe", response_model=Me)
+    @whoami.get("/me", operation_id="getMe", response_model=Me)
     def me(request: Request, who: CurrentPrincipal) -> Response:
         """Who the token belongs to (the public without one)."""
         data = Me(
@@ -329,3 +373,4 @@ def register(site: Site) -> None:
 
     site.app.include_router(router)
     site.app.include_router(account)
+    site.app.include_router(whoami)

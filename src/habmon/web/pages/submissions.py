@@ -21,6 +21,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -34,14 +35,16 @@ from habmon.ingest.formats.excel import LANGUAGES as TEMPLATE_LANGUAGES
 from habmon.ingest.formats.excel import write_template
 from habmon.problems import InvalidDocument
 from habmon.submission.service import ORGANIZATION_TYPES, READERS, SubmissionOutcome, Submissions
-from habmon.submission.workflow import TRANSITIONS, OrganizationType, State
+from habmon.submission.workflow import TRANSITIONS, OrganizationType, State, WorkflowError
 from habmon.submission.workflow import Action as Step
 from habmon.web.app import Site
 from habmon.web.auth import CsrfChecked, CurrentPrincipal, monitor_for
+from habmon.web.errors import register_status
 from habmon.web.render import Page, language, page_route, wants_json
 from habmon.web.uploads import saved
 
 DIFF_LIMIT = 1000
+register_status(WorkflowError, 409)  # the submission's state does not allow the step: a conflict, not bad input
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 REVIEW_STATES = (State.VALIDATED, State.APPROVED)
 
@@ -103,6 +106,11 @@ def steps_for(principal: Principal, state: str) -> list[str]:
     ]
 
 
+def utc(moment: datetime) -> datetime:
+    """SQLite gives back naive UTC datetimes, PostgreSQL aware ones: always aware (RFC 3339 in JSON)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def summary(row: Mapping[str, Any]) -> dict[str, Any]:
     """The public fields of a submission row (the list and the API share them)."""
     report = row.get("report") or {}
@@ -115,8 +123,8 @@ def summary(row: Mapping[str, Any]) -> dict[str, Any]:
         "organization": row["organization"],
         "organization_type": row["organization_type"],
         "rows": row["rows"],
-        "created_at": row["created_at"],
-        "updated_at": row["updated_at"],
+        "created_at": utc(row["created_at"]),
+        "updated_at": utc(row["updated_at"]),
         "comment": row["comment"],
         **({"warnings": report.get("warnings", 0)} if "report" in row else {}),
     }
