@@ -28,6 +28,7 @@ from sqlalchemy import func, select
 from habmon.access.model import Principal, Role
 from habmon.access.passwords import Passwords
 from habmon.access.service import Access
+from habmon.engine.run import compute
 from habmon.services import Monitor
 from habmon.store import tables as t
 from habmon.store.store import Store
@@ -157,7 +158,10 @@ class World:
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     directory = tmp_path_factory.mktemp(f"web-access-{request.param}")
     store = Store(_database_url(request.param, request, directory))
-    Monitor(store).init()
+    operator = Monitor(store)
+    operator.init()
+    operator.load_shipped()  # published values and a monitoring run for the public pages and the read API
+    compute(operator)
     settings = WebSettings()
     app = create_app(settings, services=WebServices(settings, store))
     access = Access(store, passwords=Passwords(CHEAP))
@@ -314,6 +318,7 @@ PAGES: list[Row] = [
     Row("GET", "/plan/{element_id}", ALL_200, fixed("/plan/OC-A")),
     Row("GET", "/indicators", ALL_200, fixed("/indicators")),
     Row("GET", "/indicators/{code}", ALL_200, fixed("/indicators/11.1.1")),
+    Row("GET", "/places/{code}", ALL_200, fixed("/places/KEN")),
     Row("GET", "/login", ALL_200, fixed("/login")),
     Row("GET", "/submissions", SIGNED_IN_200, fixed("/submissions")),
     Row("GET", "/submissions/new", ALL_200, fixed("/submissions/new")),
@@ -404,6 +409,18 @@ ROWS: list[Row] = [
         api=True,
     ),
     Row("GET", "/api/v1/me", ALL_200, fixed("/api/v1/me"), api=True),
+    Row("GET", "/api/v1/observations", ALL_200, fixed("/api/v1/observations?indicator=11.1.1&geo=KEN"), api=True),
+    Row("GET", "/api/v1/runs/latest", ALL_200, fixed("/api/v1/runs/latest"), api=True),
+    Row("GET", "/api/v1/aggregates", ALL_200, fixed("/api/v1/aggregates?indicator=11.1.1&level=world"), api=True),
+    Row("GET", "/api/v1/progress", ALL_200, fixed("/api/v1/progress?indicator=11.1.1"), api=True),
+    Row(
+        "GET", "/api/v1/indicators/{code}/comparison", ALL_200, fixed("/api/v1/indicators/11.1.1/comparison"), api=True
+    ),
+    Row("GET", "/api/v1/indicators/{code}/export", ALL_200, fixed("/api/v1/indicators/11.1.1/export"), api=True),
+    Row("GET", "/api/v1/plan", ALL_200, fixed("/api/v1/plan"), api=True),
+    Row("GET", "/api/v1/plan/elements/{element_id}", ALL_200, fixed("/api/v1/plan/elements/OC-A"), api=True),
+    Row("GET", "/api/v1/places", ALL_200, fixed("/api/v1/places?kind=country"), api=True),
+    Row("GET", "/api/v1/places/{code}", ALL_200, fixed("/api/v1/places/KEN"), api=True),
     Row("GET", "/api/v1/submissions", (200, 200, 200, 200, 200, 200, 401), fixed("/api/v1/submissions"), api=True),
     Row("POST", "/api/v1/submissions", (201, 201, 201, 422, 201, 403, 401), upload(api=True), api=True),
     Row(
