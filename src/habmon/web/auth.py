@@ -177,17 +177,21 @@ class Authenticate:
         state: MutableMapping[str, Any] = scope.setdefault("state", {})
         state["identity"] = identity
         state["template_context"] = user_context(identity)
-        if not identity.clear_session_cookie:
+        if not identity.signed_in and not identity.clear_session_cookie:
             await self.app(scope, receive, send)
             return
         expired = _cookie_header(SESSION_COOKIE, "", self.site.services.settings, 0)
 
-        async def send_clearing(message: Message) -> None:
+        async def send_marked(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message).append("set-cookie", expired)
+                headers = MutableHeaders(scope=message)
+                if identity.signed_in and "cache-control" not in headers:
+                    headers["Cache-Control"] = "private, no-store"  # a user's own pages stay out of shared caches
+                if identity.clear_session_cookie:
+                    headers.append("set-cookie", expired)
             await send(message)
 
-        await self.app(scope, receive, send_clearing)
+        await self.app(scope, receive, send_marked)
 
     @staticmethod
     def resolve_public(request: Request) -> Identity:
