@@ -23,7 +23,7 @@ from habmon.web.api.common import ERRORS, ErrorResponse, PageInfo, PageParams, p
 from habmon.web.api.v1 import API
 from habmon.web.app import Site
 from habmon.web.auth import CsrfChecked, CurrentPrincipal, access_of, monitor_for, refused_early
-from habmon.web.pages.submissions import STEPS, detail, form_defaults, summary
+from habmon.web.pages.submissions import STEPS, ascii_name, detail, form_defaults, summary
 from habmon.web.render import json_response
 from habmon.web.uploads import saved
 
@@ -262,9 +262,8 @@ def register(site: Site) -> None:
     )
     def get_changes(request: Request, who: CurrentPrincipal, submission_id: SubmissionId, page: PageParams) -> Response:
         """Each value against the stored one: revised first (old → new), then new, then unchanged."""
-        changes = service(who).changes(submission_id, limit=page.offset + page.limit + 1)
+        changes = service(who).changes(submission_id, limit=None)
         items, info = paginate(request, [ChangeOut.model_validate(c) for c in changes], page)
-        info.total = -1 if info.next else info.total  # the diff is computed up to the page asked for
         return json_response(request, ChangeList(items=items, page=info).model_dump(mode="json"))
 
     @router.get(
@@ -276,11 +275,10 @@ def register(site: Site) -> None:
     )
     def get_original(who: CurrentPrincipal, submission_id: SubmissionId) -> Response:
         name, content = service(who).original(submission_id)
-        safe = "".join(ch if (ch.isascii() and ch.isalnum()) or ch in "._-" else "_" for ch in name)
         return Response(
             content,
             media_type="application/octet-stream",
-            headers={"Content-Disposition": f'attachment; filename="{submission_id}-{safe}"'},
+            headers={"Content-Disposition": f'attachment; filename="{submission_id}-{ascii_name(name)}"'},
         )
 
     @router.post(
