@@ -132,7 +132,7 @@ def register(site: Site) -> None:
         return json_response(request, indicator.model_dump(mode="json"))
 
     @router.get("/indicators/{code}/series/{geo}", operation_id="getSeries", response_model=SeriesOut)
-    def get_series(
+    async def get_series(
         request: Request,
         code: Annotated[str, Path(description="indicator or auxiliary series code, e.g. 11.1.1")],
         geo: Annotated[str, Path(description="place: M49, ISO3, ISO2 or habmon code")],
@@ -140,6 +140,8 @@ def register(site: Site) -> None:
         period_to: Annotated[int | None, Query(ge=1900, le=2100)] = None,
         disaggregation: DisaggregationParam = ANY,
     ) -> Response:
+        # Answered on the event loop, not in the thread pool: one indexed read of a few rows costs less than the
+        # hand-off to a worker thread and back (2 cores, 50 clients: ~1.5× the throughput; bench/README.md).
         series = figures.monitor().series(code, geo, public=True)
         key = wanted_key(disaggregation)
         chosen = tuple(
