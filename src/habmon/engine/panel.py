@@ -351,11 +351,11 @@ class Panel:
             units_reported=rows.count(),
             imputed_units=rows.imputed.cast("int64").sum(),
         )
-        partial = keyed.mutate(
-            sig=keyed.key >> 40, cell=(keyed.key >> 16) & 0xFFFFFF, period=(keyed.key & 0xFFFF) + self.first_period
-        )
+        low = (1 << 40) - 1  # cell and year: the same bits in both keys
+        partial = keyed.mutate(sig=keyed.key >> 40, period=(keyed.key & 0xFFFF) + self.first_period)
         joined = partial.join(sig_groups, [partial.sig == sig_groups.sig, _valid(sig_groups, partial.period)])
-        summed = joined.group_by(["gid", "cell", "period"]).aggregate(
+        joined = joined.mutate(key=joined.gid.cast("int64") * (1 << 40) + (joined.key & low))
+        summed = joined.group_by("key").aggregate(
             weighted_sum=joined.weighted_sum.sum(),
             positive_weight=joined.positive_weight.sum(),
             plain_sum=joined.plain_sum.sum(),
@@ -366,8 +366,13 @@ class Panel:
         grid = targets.select("cell", "period", "weight_key").join(
             self._totals(targets, gids), ["weight_key", "period"]
         )
+        grid = grid.mutate(
+            key=grid.gid.cast("int64") * (1 << 40)
+            + grid.cell.cast("int64") * (1 << 16)
+            + (grid.period - self.first_period)
+        )
         out = (
-            grid.left_join(summed, ["gid", "cell", "period"])
+            grid.left_join(summed, "key")
             .join(gids, "gid")
             .join(cells.drop("weight_key", "aggregation_gap", "comparison_gap", "sign"), "cell")
         )
