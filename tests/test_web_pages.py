@@ -23,6 +23,7 @@ from habmon.engine.run import compute, latest_run
 from habmon.geo.model import UnitKind
 from habmon.ingest.files import data_dir
 from habmon.methods.comparison import CAVEAT
+from habmon.observation import Nature, Observation
 from habmon.services import Monitor
 from habmon.web.charts import nice_ticks, sparkline
 from habmon.web.i18n import LOCALE_DIR
@@ -461,3 +462,40 @@ def test_ticks_and_sparkline() -> None:
     spark = sparkline([(2020, 10.0), (2010, 20.0)])
     assert spark is not None and spark["d"] == "M3.0,3.0L117.0,29.0" and spark["first_year"] == 2010
     assert sparkline([]) is None
+
+
+# -- disaggregations: leave no one behind --------------------------------------------------------------------
+
+
+def test_leave_no_one_behind_gaps_on_the_indicator_and_place_pages(monitor: Monitor) -> None:
+    """Two countries of equal urban population, values by sex: the world value of a group is the plain mean, so
+    2022: total (40 + 20) / 2 = 30, women (44 + 22) / 2 = 33, gap +3; 2020: total 32, women 36, gap +4;
+    the gap changes by (3 − 4) / (2022 − 2020) = −0.5 a year. Kenya alone: gaps +4 (2022) and +5 (2020)."""
+    values = {
+        ("404", 2020): (42.0, 47.0, 37.0),
+        ("404", 2022): (40.0, 44.0, 36.0),
+        ("800", 2020): (22.0, 25.0, 19.0),
+        ("800", 2022): (20.0, 22.0, 18.0),
+    }
+    rows = []
+    for (geo, year), (total, women, men) in values.items():
+        rows.append(Observation("11.1.1", geo, year, total, "percent", Nature.C, "test"))
+        rows.append(Observation("11.1.1", geo, year, women, "percent", Nature.C, "test", {"sex": "F"}))
+        rows.append(Observation("11.1.1", geo, year, men, "percent", Nature.C, "test", {"sex": "M"}))
+        rows.append(Observation("POP.URBAN", geo, year, 1000.0, "persons", Nature.E, "test"))
+    monitor.record(rows, kind="shipped", name="synthetic values by sex")
+    compute(monitor, codes=["11.1.1"])
+    with client_for(monitor) as client:
+        section = client.get("/indicators/11.1.1.json").json()["disaggregation"]
+        assert section["published_values"] == 8
+        women = next(g for g in section["world"]["groups"] if g["group"] == "F")
+        assert (women["year"], women["value"], women["total"]) == (2022, pytest.approx(33.0), pytest.approx(30.0))
+        assert women["gap"] == pytest.approx(3.0) and women["gap_change_per_year"] == pytest.approx(-0.5)
+        assert women["behind"] is True and women["dimension_name"] == "Sex"
+        html = client.get("/indicators/11.1.1").text
+        assert "3.00" in html and "-0.50" in html
+        place = client.get("/places/KEN.json").json()["indicators"][0]
+        assert place["disaggregated_values"] == 4
+        kenya = next(g for g in place["lnob"] if g["group"] == "F")
+        assert (kenya["gap"], kenya["first_gap"]) == (pytest.approx(4.0), pytest.approx(5.0))
+        assert "女" in client.get("/places/KEN?lang=zh").text
