@@ -207,10 +207,12 @@ class Panel:
         offset = (o.period - self.first_period).cast("int64")
         one = ibis.literal(1).cast("int64")  # a BIGINT 1: a bare literal is a 32-bit INTEGER on DuckDB
         masks = {}
-        for w in range(self.words):
-            bit = one << (offset - w * MASK_BITS).clip(lower=0, upper=MASK_BITS - 1)
+        if self.words == 1:  # every offset is a bit of the one word
+            masks["mask0"] = (one << offset).sum().cast("int64")
+        for w in range(self.words if self.words > 1 else 0):
+            bit = one << ibis.greatest(ibis.least(offset - w * MASK_BITS, MASK_BITS - 1), 0)
             inside = (offset >= w * MASK_BITS) & (offset < (w + 1) * MASK_BITS)
-            masks[f"mask{w}"] = (bit.sum() if self.words == 1 else bit.sum(where=inside)).fill_null(0).cast("int64")
+            masks[f"mask{w}"] = bit.sum(where=inside).fill_null(0).cast("int64")
         after = o.period >= baseline_year
         return o.group_by(list(KEY)).aggregate(
             **masks,
