@@ -37,3 +37,9 @@ def test_a_run_is_stored_reproducible_and_append_only(demo: Monitor) -> None:
     ]
     with pytest.raises(DBAPIError, match="append-only"), demo.store.engine.begin() as conn:
         conn.execute(text("UPDATE engine_result SET value = 0"))
+
+
+def test_a_run_over_no_data_stores_an_empty_run(monitor: Monitor) -> None:
+    summary = compute(monitor)
+    assert (summary.snapshot_observation_id, summary.aggregates, summary.progress) == (0, 0, 0)
+    assert summary.indicators > 0 and run_results(monitor, summary.run_id) == []

@@ -81,9 +81,9 @@ def _aggregate_row(code: str, gap_filling: str, a: Any) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def aggregate_frame(backend: Any, panel: Panel, *, baseline_year: int = SDG_BASELINE_YEAR) -> pd.DataFrame:
+def aggregate_frame(backend: Any, panel: Panel | None, *, baseline_year: int = SDG_BASELINE_YEAR) -> pd.DataFrame:
     """Every aggregate of the panel, executed on ``backend`` (AGGREGATE_COLUMNS)."""
-    if not panel.specs:
+    if panel is None or not panel.specs:
         return pd.DataFrame(columns=list(AGGREGATE_COLUMNS))
     with materialized(backend, panel.series(baseline_year)) as series:
         return backend.execute(panel.aggregates(series))
@@ -132,8 +132,9 @@ def aggregate_progress(indicator: Indicator, aggregates: pd.DataFrame) -> list[d
     return rows
 
 
-def panel_of(monitor: Monitor, backend: Any, indicators: Sequence[Indicator], *, as_of: int) -> Panel:
-    """The published totals of these indicators and their weight series, as of an observation id, as a panel."""
+def panel_of(monitor: Monitor, backend: Any, indicators: Sequence[Indicator], *, as_of: int) -> Panel | None:
+    """The published totals of these indicators and their weight series, as of an observation id, as a panel
+    (None when none of them has a value)."""
     weights = sorted({i.aggregation.weight for i in indicators if i.aggregation.weight})
     codes = [i.code for i in indicators]
     stored = monitor.store.current_frame([*codes, *weights], public=True, as_of=as_of)
@@ -158,14 +159,16 @@ def panel_of(monitor: Monitor, backend: Any, indicators: Sequence[Indicator], *,
         }
     )
     years = sorted(int(y) for y in observations["period"].unique())
+    if not years:
+        return None
     membership = membership_frame(monitor.geography(), years)
     return Panel(
         observations=ibis.memtable(observations),
         weights=ibis.memtable(weight_frame),
         membership=ibis.memtable(membership),
         specs=tuple(IndicatorSpec.of(i) for i in indicators),
-        first_period=years[0] if years else 0,
-        last_period=years[-1] if years else 0,
+        first_period=years[0],
+        last_period=years[-1],
     )
 
 
