@@ -335,7 +335,10 @@ class Panel:
         gids, geo_sig, sig_groups = self.signatures()
         rows = (
             filled.join(geo_sig, "geo")
-            .join(cells.select("indicator", "disaggregation", "cell", "weight_key"), ["indicator", "disaggregation"])
+            .join(
+                cells.select("indicator", "disaggregation", "cell", "weight_key", "weighted"),
+                ["indicator", "disaggregation"],
+            )
             .left_join(self._weights(), ["weight_key", "geo", "period"])
         )
         weight = rows.weight.fill_null(ibis.ifelse(rows.weight_key == NO_WEIGHT, 1.0, 0.0))
@@ -343,24 +346,22 @@ class Panel:
         key = (
             rows.sig.cast("int64") * (1 << 40) + rows.cell.cast("int64") * (1 << 16) + (rows.period - self.first_period)
         )
-        rows = rows.select("value", "imputed", w=weight, key=key)
+        rows = rows.select("value", "imputed", "weighted", w=weight, key=key)
         positive = rows.w > 0
-        keyed = rows.group_by("key").aggregate(
-            weighted_sum=ibis.ifelse(positive, rows.value * rows.w, 0.0).sum(),
-            positive_weight=ibis.ifelse(positive, rows.w, 0.0).sum(),
-            plain_sum=rows.value.sum(),
+        keyed = rows.group_by("key").aggregate(  # numerator: Σwv over positive weights for means, Σv for sums
+            numerator=ibis.ifelse(rows.weighted, ibis.ifelse(positive, rows.value * rows.w, 0.0), rows.value).sum(),
+            denominator=ibis.ifelse(positive, rows.w, 0.0).sum(),
             weight_reported=rows.w.sum(),
             units_reported=rows.count(),
-            imputed_units=rows.imputed.cast("int64").sum(),
+            imputed_units=rows.count(where=rows.imputed),
         )
         low = (1 << 40) - 1  # cell and year: the same bits in both keys
         partial = keyed.mutate(sig=keyed.key >> 40, period=(keyed.key & 0xFFFF) + self.first_period)
         joined = partial.join(sig_groups, [partial.sig == sig_groups.sig, _valid(sig_groups, partial.period)])
         joined = joined.mutate(key=joined.gid.cast("int64") * (1 << 40) + (joined.key & low))
         summed = joined.group_by("key").aggregate(
-            weighted_sum=joined.weighted_sum.sum(),
-            positive_weight=joined.positive_weight.sum(),
-            plain_sum=joined.plain_sum.sum(),
+            numerator=joined.numerator.sum(),
+            denominator=joined.denominator.sum(),
             weight_reported=joined.weight_reported.sum(),
             units_reported=joined.units_reported.sum(),
             imputed_units=joined.imputed_units.sum(),
@@ -380,13 +381,13 @@ class Panel:
         )
         out = out.select(
             "level", "group", "indicator", "disaggregation", "period", "weighted", "min_coverage", "people",
-            "weight_total", "units_total", "weighted_sum", "positive_weight", "plain_sum",
+            "weight_total", "units_total", "numerator", "denominator",
             weight_reported=out.weight_reported.fill_null(0.0),
             units_reported=out.units_reported.fill_null(0),
             imputed_units=out.imputed_units.fill_null(0),
         )  # fmt: skip
-        mean = ibis.ifelse(out.positive_weight != 0, out.weighted_sum / out.positive_weight, ibis.null("float64"))
-        value = ibis.ifelse(out.weighted, mean, out.plain_sum)
+        mean = ibis.ifelse(out.denominator != 0, out.numerator / out.denominator, ibis.null("float64"))
+        value = ibis.ifelse(out.weighted, mean, out.numerator)
         coverage = ibis.ifelse(out.weight_total != 0, out.weight_reported / out.weight_total, ibis.null("float64"))
         out = out.mutate(value=value, coverage=coverage)
         return out.select(
