@@ -13,7 +13,7 @@ def test_serve_lists_the_demo_accounts_the_store_has(monitor: Monitor) -> None:
     assert demo_accounts(access) == []
     url = "http://127.0.0.1:8000/"
     lines = banner(url, [])
-    assert url in lines[0] and f"{url}api/v1/docs" in lines[0]
+    assert url in lines[0] and f"{url}api)" in lines[0]
     assert "no demo accounts" in lines[1]
 
     access.ensure_demo_users()

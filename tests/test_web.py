@@ -87,3 +87,23 @@ def test_series_is_the_stored_published_series(web: TestClient, demo: Monitor) -
         (o.observation.period, o.observation.value) for o in stored.observations if o.observation.period >= 2010
     ]
     assert [(o["period"], o["value"]) for o in body["observations"]] == expected
+
+
+def test_chinese_plural_messages_come_from_the_catalogue() -> None:
+    from habmon.web.i18n import Translator
+
+    zh, en = Translator("zh"), Translator("en")
+    assert zh.ngettext("%(num)d row", "%(num)d rows", 1) == zh.ngettext("%(num)d row", "%(num)d rows", 5)
+    assert zh.ngettext("%(num)d row", "%(num)d rows", 5) != "%(num)d rows"  # translated, one form for every n
+    assert en.ngettext("%(num)d row", "%(num)d rows", 1) == "%(num)d row"
+    assert en.ngettext("%(num)d row", "%(num)d rows", 2) == "%(num)d rows"
+
+
+def test_api_reference_page_lists_every_operation_offline(web: TestClient) -> None:
+    openapi = web.get("/api/v1/openapi.json").json()
+    expected = {op["operationId"] for item in openapi["paths"].values() for op in item.values() if "operationId" in op}
+    listed = {op["operation_id"] for op in web.get("/api.json").json()["operations"]}
+    assert listed == expected and "getSeries" in listed
+    page = web.get("/api").text
+    assert "getSeries" in page and "cdn" not in page.lower()
+    assert web.get("/api/v1/docs").status_code == 404  # Swagger UI would load scripts from a CDN

@@ -328,6 +328,7 @@ PAGES: list[Row] = [
     Row("GET", "/admin/users/{username}", ADMIN_ONLY, user_url()),
     Row("GET", "/account", SIGNED_IN_200, fixed("/account")),
     Row("GET", "/audit", REVIEWERS_ONLY, fixed("/audit")),
+    Row("GET", "/api", ALL_200, fixed("/api")),
 ]
 
 
@@ -396,8 +397,6 @@ ROWS: list[Row] = [
     Row("POST", "/account/password", (303, 303, 303, 303, 303, 303, 401), own_password_call),
     # the API, with a bearer token
     Row("GET", "/api/v1/openapi.json", ALL_200, fixed("/api/v1/openapi.json"), api=True),
-    Row("GET", "/api/v1/docs", ALL_200, fixed("/api/v1/docs"), api=True),
-    Row("GET", "/docs/oauth2-redirect", ALL_200, fixed("/docs/oauth2-redirect"), api=True),
     Row("GET", "/static", ALL_200, fixed("/static/habmon.css"), api=True),
     Row("GET", "/api/v1/indicators", ALL_200, fixed("/api/v1/indicators"), api=True),
     Row("GET", "/api/v1/indicators/{code}", ALL_200, fixed("/api/v1/indicators/11.1.1"), api=True),

@@ -34,7 +34,7 @@ def demo_accounts(access: Access) -> list[DemoAccount]:
 
 def banner(url: str, accounts: list[DemoAccount]) -> list[str]:
     """What ``habmon serve`` prints: the URL, the API, and the demo accounts if there are any."""
-    lines = [f"Habitat Monitor is running at [bold]{url}[/bold]  (API: {url}api/v1/docs) — Ctrl+C stops it"]
+    lines = [f"Habitat Monitor is running at [bold]{url}[/bold]  (API: {url}api) — Ctrl+C stops it"]
     if accounts:
         lines.append(
             "[yellow]demo accounts — DEMO ONLY, their passwords are public (docs/access.md); "

@@ -36,6 +36,7 @@ BUILTIN_FEATURES = (
     "habmon.web.pages.submissions",
     "habmon.web.admin",
     "habmon.web.api.submissions",
+    "habmon.web.pages.api_reference",
 )
 ENTRY_POINT_GROUP = "habmon.web"
 
@@ -71,8 +72,9 @@ def create_app(settings: WebSettings | None = None, *, services: WebServices | N
         description="Results-based monitoring of UN-Habitat's Strategic Plan 2026–2029. "
         "Published data is public; submissions and approvals need a token.",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # Swagger UI loads a CDN; /api renders the document offline
         redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     renderer = Renderer(settings)
     site = Site(app, renderer, services)

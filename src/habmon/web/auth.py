@@ -31,7 +31,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from habmon.access.model import Action, Principal, Role
 from habmon.access.policy import Forbidden, Rule, authorize, rule_for
-from habmon.access.service import Access, AccessError, AuthenticationFailed, CsrfMismatch, LoginThrottled
+from habmon.access.service import (
+    SESSION_LIFETIME,
+    Access,
+    AccessError,
+    AuthenticationFailed,
+    CsrfMismatch,
+    LoginThrottled,
+)
 from habmon.services import Monitor
 from habmon.web.app import Site
 from habmon.web.errors import error_body, habmon_error_body, register_status
@@ -374,7 +381,7 @@ def register(site: Site) -> None:
             )
         else:
             response = RedirectResponse(target, status_code=303)
-        max_age = settings.session_hours * 3600
+        max_age = int(SESSION_LIFETIME.total_seconds())  # the server ends the session then, whatever the cookie
         set_cookie(response, SESSION_COOKIE, session, max_age)
         set_cookie(response, CSRF_COOKIE, csrf, max_age)
         return response

@@ -21,15 +21,40 @@ DOMAIN = "habmon"
 LANG_COOKIE = "habmon_lang"
 
 
+@dataclass(frozen=True, slots=True)
+class Catalogue:
+    """One language's translations: plain messages, and plural messages keyed by their singular."""
+
+    messages: Mapping[str, str]
+    plurals: Mapping[str, tuple[str, ...]]
+    num_plurals: int = 2
+
+    def plural_index(self, n: int) -> int:
+        """Which plural form: one form (Chinese) → always the first; two (English-like) → singular for 1."""
+        return 0 if self.num_plurals == 1 or n == 1 else 1
+
+
+EMPTY = Catalogue({}, {})
+
+
 @cache
-def catalogue(lang: str) -> Mapping[str, str]:
-    """msgid → msgstr for a language (empty for English, the source language)."""
+def catalogue(lang: str) -> Catalogue:
+    """The catalogue of a language (empty for English, the source language)."""
     path = LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
     if lang == "en" or not path.exists():
-        return {}
+        return EMPTY
     with path.open("rb") as handle:
         po = read_po(handle, locale=lang)
-    return {str(m.id): str(m.string) for m in po if m.id and isinstance(m.id, str) and m.string and not m.fuzzy}
+    messages: dict[str, str] = {}
+    plurals: dict[str, tuple[str, ...]] = {}
+    for m in po:
+        if not m.id or m.fuzzy:
+            continue
+        if isinstance(m.id, str) and isinstance(m.string, str) and m.string:
+            messages[m.id] = m.string
+        elif isinstance(m.id, tuple | list) and isinstance(m.string, tuple | list) and all(m.string):
+            plurals[str(m.id[0])] = tuple(str(x) for x in m.string)
+    return Catalogue(messages, plurals, po.num_plurals)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +62,14 @@ class Translator:
     lang: str
 
     def gettext(self, message: str) -> str:
-        return catalogue(self.lang).get(message, message)
+        return catalogue(self.lang).messages.get(message, message)
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
-        return self.gettext(singular if n == 1 else plural)
+        found = catalogue(self.lang)
+        forms = found.plurals.get(singular)
+        if forms is None:
+            return singular if n == 1 else plural
+        return forms[min(found.plural_index(n), len(forms) - 1)]
 
 
 def negotiate(query: str | None, cookie: str | None, accept_language: str | None, default: str) -> str:

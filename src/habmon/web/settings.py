@@ -12,7 +12,6 @@ class WebSettings:
     database: str | None = None  # SQLAlchemy URL; None = the embedded default (see habmon.store.store.default_url)
     default_language: str = "en"
     max_upload_bytes: int = 20_000_000
-    session_hours: int = 12
     secure_cookies: bool = False  # set True behind HTTPS
     page_size: int = 100
     max_page_size: int = 1000
