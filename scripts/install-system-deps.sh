@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # System packages the test suite needs, from Debian's registry: PostgreSQL server (tests
-# start their own throwaway cluster) and a Java runtime for Spark. Installs only what is missing.
+# start their own throwaway cluster), a Java runtime for Spark, Chromium and CJK fonts for the
+# browser tests. Installs only what is missing.
 set -euo pipefail
 need=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 command -v java >/dev/null || need+=(default-jre-headless)
 command -v chromium >/dev/null || need+=(chromium)  # end-to-end tests (tests/e2e), driven by Playwright
+dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need+=(fonts-noto-cjk)  # Chinese text in the browser screenshots
 [ ${#need[@]} -eq 0 ] && exit 0
 sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"
