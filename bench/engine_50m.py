@@ -769,8 +769,8 @@ def main() -> None:
     parser.add_argument("--engine", default="duckdb", help="engine of the habmon way: duckdb or spark")
     parser.add_argument(
         "--memory-limit",
-        default="1GB",
-        help="DuckDB memory_limit of both DuckDB ways ('' = DuckDB's default, 80 %% of RAM)",
+        default="",
+        help="DuckDB memory_limit of both DuckDB ways, e.g. 1GB (default: DuckDB's own, as habmon's connect)",
     )
     parser.add_argument("--repeat", type=int, default=1, help="run the ways in turn this many times; report each")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -808,12 +808,12 @@ def main() -> None:
         f"{REPORTED_YEARS} of {LAST_YEAR - FIRST_YEAR + 1} years × {len(SEXES)} sexes) in {directory}"
     )
     table = Table(
-        "way", "load", "time (s)", "peak RSS (MB)", "process tree (MB)", "time / habmon", "steps: s (max RSS so far)"
+        "way", "load", "time (s)", "peak RSS (MiB)", "process tree (MiB)", "time / habmon", "steps: s (max RSS so far)"
     )
     reference = measured[0]
     for m in measured:
         steps = ", ".join(
-            f"{k} {v:.2f}" + (f" ({m.peaks[k]:,.0f} MB)" if k in m.peaks else "")
+            f"{k} {v:.2f}" + (f" ({m.peaks[k]:,.0f} MiB)" if k in m.peaks else "")
             for k, v in m.steps.items()
             if k != "total"
         )
