@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from habmon.engine.aggregate import Level
 from habmon.engine.run import compute, run_results
-from habmon.engine.service import aggregate_indicator
-from habmon.methods.progress import Status
+from habmon.engine.service import aggregate_indicator, progress_of
+from habmon.methods.progress import Method, Status
 from habmon.services import Monitor
 from habmon.store import tables as t
 
@@ -27,8 +29,17 @@ def test_a_run_is_stored_reproducible_and_append_only(demo: Monitor) -> None:
 
     progress = run_results(demo, first.run_id, kind="progress")
     world = {r["method"]: r["status"] for r in progress if r["geo_code"] == "001"}
-    assert set(world) == {"unsd", "statcan"}
-    assert {world["unsd"], world["statcan"]} <= {s.value for s in Status}
+    # like for like (one panel of countries from 2020 to 2022), the world is regressing, as para 32 says
+    assert world == {"unsd": Status.REGRESSION.value, "statcan": Status.DETERIORATION.value}
+    stored = {(r["geo_code"], r["method"]): r for r in progress}
+    for geo in ("001", "009", "419"):  # the world, Oceania, Latin America and the Caribbean
+        for method in Method:
+            direct_progress = progress_of(demo, "11.1.1", geo, method=method)
+            row = stored[(geo, str(method))]
+            assert row["status"] == str(direct_progress.progress.status)
+            assert row["value"] == pytest.approx(direct_progress.progress.score)
+            details = row["details"] if isinstance(row["details"], dict) else json.loads(row["details"])
+            assert details["like_for_like"]["panel"]["year"] == direct_progress.like_for_like.panel.year
 
     second = compute(demo, codes=["11.1.1"])
     again = run_results(demo, second.run_id, kind="aggregate")

@@ -16,12 +16,12 @@ import ibis
 import pandas as pd
 from sqlalchemy import func, insert, select
 
-from habmon.engine.aggregate import Level
+from habmon.engine.aggregate import Aggregate, Level
 from habmon.engine.backends import connect
 from habmon.engine.panel import AGGREGATE_COLUMNS, IndicatorSpec, Panel, materialized, membership_frame
-from habmon.engine.service import SDG_BASELINE_YEAR
-from habmon.indicators.model import AggregationMethod, GapFilling, Indicator, TargetBasis
-from habmon.methods.progress import Method, Point, assess
+from habmon.engine.service import SDG_BASELINE_YEAR, IndicatorData, assess_like_for_like, like_for_like
+from habmon.indicators.model import AggregationMethod, GapFilling, Indicator
+from habmon.methods.progress import Method
 from habmon.services import Monitor
 from habmon.store import bulk
 from habmon.store import tables as t
@@ -89,46 +89,52 @@ def aggregate_frame(backend: Any, panel: Panel | None, *, baseline_year: int = S
         return backend.execute(panel.aggregates(series))
 
 
-def _progress_rows(
-    indicator: Indicator, level: Level, series: dict[str, list[tuple[int, float]]]
+def _published_series(group: str, frame: pd.DataFrame) -> list[tuple[int, Aggregate]]:
+    """An aggregate's yearly values that meet the publication rule, from the panel's rows (AGGREGATE_COLUMNS)."""
+    return [
+        (
+            int(a.period),
+            Aggregate(
+                code=group,
+                name="",
+                value=_number(a.value),
+                people=_number(a.people),
+                coverage=_number(a.coverage),
+                units_reported=int(a.units_reported),
+                units_total=int(a.units_total),
+                imputed_units=int(a.imputed_units),
+                published=True,
+            ),
+        )
+        for a in frame.sort_values("period").itertuples(index=False)
+    ]
+
+
+def aggregate_progress(
+    indicator: Indicator, aggregates: pd.DataFrame, data: IndicatorData, backend: Any
 ) -> list[dict[str, Any]]:
-    rows = []
-    for geo, points in sorted(series.items()):
-        targets = [x for x in indicator.targets.values if x.geo == geo and x.basis == TargetBasis.ABSOLUTE]
-        target = max(targets, key=lambda x: x.year) if targets else None
-        for method in Method:
-            result = assess(
-                points,
-                direction=indicator.direction,
-                method=method,
-                baseline_year=SDG_BASELINE_YEAR,
-                target=None if target is None else Point(target.year, target.value),
-            )
-            rows.append(
-                {
-                    "kind": "progress",
-                    "indicator": indicator.code,
-                    "geo_code": geo,
-                    "level": str(level),
-                    "value": result.score,
-                    "method": str(method),
-                    "status": str(result.status),
-                    "details": json.dumps(result.to_dict(), default=str),
-                }
-            )
-    return rows
-
-
-def aggregate_progress(indicator: Indicator, aggregates: pd.DataFrame) -> list[dict[str, Any]]:
-    """Progress of the world and regional aggregates of one indicator, from its aggregates (AGGREGATE_COLUMNS):
-    the published values of each aggregate as a series, assessed with both methods."""
+    """Progress of the world and regional aggregates of one indicator with both methods, like for like
+    (:func:`habmon.engine.service.like_for_like`: one panel of countries at baseline and latest year)."""
     rows: list[dict[str, Any]] = []
     for level in PROGRESS_LEVELS:
-        kept = aggregates[(aggregates["level"] == str(level)) & aggregates["published"] & aggregates["value"].notna()]
-        series: dict[str, list[tuple[int, float]]] = {}
-        for group, period, value in zip(kept["group"], kept["period"], kept["value"], strict=True):
-            series.setdefault(str(group), []).append((int(period), float(value)))
-        rows += _progress_rows(indicator, level, series)
+        kept = aggregates[
+            (aggregates["level"] == str(level))
+            & (aggregates["disaggregation"] == "")
+            & aggregates["published"].astype(bool)
+            & aggregates["value"].notna()
+        ]
+        for group, frame in sorted(kept.groupby("group"), key=lambda item: str(item[0])):
+            published = _published_series(str(group), frame)
+            lff = like_for_like(data, str(group), level, backend, series=published)
+            for method in Method:
+                report = assess_like_for_like(data, str(group), published, lff, method)
+                rows.append(
+                    {
+                        "kind": "progress", "indicator": indicator.code, "geo_code": str(group), "level": str(level),
+                        "value": report.progress.score, "method": str(method), "status": str(report.progress.status),
+                        "details": json.dumps(report.to_dict(), default=str),
+                    }
+                )  # fmt: skip
     return rows
 
 
@@ -212,7 +218,8 @@ def compute(
         for row in own.itertuples(index=False):
             rows.append(_aggregate_row(indicator.code, gap, row))
         aggregates += len(own)
-        found = aggregate_progress(indicator, own)
+        data = IndicatorData.load(monitor, indicator.code, as_of=snapshot)
+        found = aggregate_progress(indicator, own, data, backend)
         rows += found
         progress += len(found)
     if on_progress:

@@ -305,11 +305,22 @@ def aggregate_progress(
     backend: Any,
     *,
     baseline_year: int | None = None,
+    series: list[tuple[int, Aggregate]] | None = None,
 ) -> ProgressReport:
-    """Progress of an aggregate from already loaded inputs, comparing like with like (one panel at both ends)."""
+    """Progress of an aggregate from already loaded inputs, comparing like with like (one panel at both ends).
+
+    ``series``: the aggregate's published yearly values if already computed (the monitoring run has them).
+    """
     code, level = _level_of(data.geography, geo)
-    published = series_of(data, code, level, backend)
+    published = series_of(data, code, level, backend) if series is None else series
     lff = like_for_like(data, code, level, backend, baseline_year=baseline_year, series=published)
+    return assess_like_for_like(data, code, published, lff, method)
+
+
+def assess_like_for_like(
+    data: IndicatorData, code: str, published: list[tuple[int, Aggregate]], lff: LikeForLike, method: Method
+) -> ProgressReport:
+    """Assess an aggregate's progress on the constant panel ``lff`` chose (one method)."""
     target = _target(data.indicator, code)
     panel = lff.panel
     if panel is None or panel.value_baseline is None or panel.value_latest is None or lff.latest_year is None:
