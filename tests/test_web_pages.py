@@ -499,3 +499,14 @@ def test_leave_no_one_behind_gaps_on_the_indicator_and_place_pages(monitor: Moni
         kenya = next(g for g in place["lnob"] if g["group"] == "F")
         assert (kenya["gap"], kenya["first_gap"]) == (pytest.approx(4.0), pytest.approx(5.0))
         assert "女" in client.get("/places/KEN?lang=zh").text
+
+
+def test_map_opens_on_the_latest_year_most_countries_report() -> None:
+    import pandas as pd
+
+    from habmon.web.pages.indicators import default_map_year
+
+    rows = [(g, 2022) for g in ("404", "800", "834", "076")] + [("404", 2024)] + [(g, 2023) for g in ("404", "800")]
+    countries = pd.DataFrame(rows, columns=["geo", "period"])
+    assert default_map_year(countries) == 2023  # 2 of the best year's 4 countries: enough; 2024 (1) is not
+    assert default_map_year(countries[countries["period"] != 2023]) == 2022

@@ -233,12 +233,21 @@ def country_values(totals: pd.DataFrame, geography: Geography) -> pd.DataFrame:
     return totals[totals["geo"].isin(countries)]
 
 
+def default_map_year(countries: pd.DataFrame) -> int:
+    reporting = countries.groupby("period")["geo"].nunique()
+    return int(reporting[reporting * 2 >= reporting.max()].index.max())
+
+
 def world_map(countries: pd.DataFrame, geography: Geography, year: int | None, lang: str) -> dict[str, Any] | None:
-    """Country values of one year (default: the latest with country values), classed into quantile classes."""
+    """Country values of one year, classed into quantile classes.
+
+    The default year is the latest in which at least half as many countries report as in the best-covered
+    year: one country's new value must not leave the rest of the world grey.
+    """
     years = sorted(int(y) for y in countries["period"].unique())
     if not years:
         return None
-    chosen = years[-1] if year is None else year
+    chosen = default_map_year(countries) if year is None else year
     if chosen not in years:
         raise HabmonError(
             "no published country values for this year",
