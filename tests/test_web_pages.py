@@ -297,6 +297,8 @@ def test_place_page_by_any_alias(web: TestClient, demo: Monitor) -> None:
     assert slums["latest"]["value"] == shipped_kenya_2022() and slums["values"] == len(stored)
     html = web.get("/places/KEN").text
     assert "40.50" in html and slums["trend"]["d"] in html
+    row = html[html.index('data-indicator="11.1.1"') :].split("</tr>")[0]
+    assert f'<td class="num">{len(stored)}</td>' in row and "built-in" not in html  # the count, not dict.values
 
 
 def test_place_engagement_is_labelled_illustrative(web: TestClient, demo: Monitor) -> None:
