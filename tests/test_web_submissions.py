@@ -162,9 +162,16 @@ def test_reviewers_see_each_value_against_the_stored_one(site: Site) -> None:
     assert sent.status_code == 201, sent.text
     first = sent.json()["submission"]
     assert sent.headers["location"] == f"/api/v1/submissions/{first}"
+    runs = []
     for step, state in (("approve", "approved"), ("publish", "published")):
         done = api.post(f"/api/v1/submissions/{first}/{step}", json={}, headers=site.api("w.officer"))
         assert (done.status_code, done.json()["state"]) == (200, state)
+        latest = api.get("/api/v1/runs/latest")  # TestClient has run the background tasks by now
+        runs.append(latest.json()["id"] if latest.status_code == 200 else 0)
+    # approving changes no public figure; publishing queued a monitoring run, run as the officer
+    assert runs[1] > runs[0]
+    (event,) = [e for e in site.store.audit_events("engine_run") if e["object_id"] == str(runs[1])]
+    assert event["actor"] == "w.officer"
     published = api.get(f"/api/v1/indicators/11.1.1/series/KEN?period_from={year}&period_to={year}").json()
     assert sorted(o["value"] for o in published["observations"]) == [35.0, 36.0, 37.0]
     second = number_of(upload(site, "w.kenya", "b.csv", kenya(year, 36.5)))

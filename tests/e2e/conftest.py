@@ -52,10 +52,6 @@ class Server:
     store: Store
     monitor: Monitor
 
-    def run_engine(self) -> None:
-        """The monitoring run an officer starts after publishing (``habmon compute``)."""
-        compute(self.monitor)
-
 
 @dataclass
 class Requests:

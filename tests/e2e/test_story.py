@@ -5,6 +5,7 @@ chart; then in Chinese, and on a phone. Screenshots of the key pages go to test-
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -107,13 +108,18 @@ def test_submit_fix_approve_publish_and_read_in_both_languages(
     page.screenshot(path=str(artifacts / "03-review.png"), full_page=True)
     page.get_by_role("button", name="Approve").click()
     expect(page.locator(".state").first).to_have_text("approved")
+    run_before = page.request.get(base + "/api/v1/runs/latest").json()["id"]
     page.get_by_role("button", name="Publish").click()
     expect(page.locator(".state").first).to_have_text("published")
     original = page.locator("a[download]").get_attribute("href")
     assert original == f"/submissions/{number}/original"
     assert page.request.get(base + original).body() == GOOD.encode()
     sign_out(page)
-    server.run_engine()  # the monitoring run after publication (`habmon compute`)
+    # publishing queued a monitoring run (after the answer was sent): wait for it to be stored
+    deadline = time.monotonic() + 120
+    while page.request.get(base + "/api/v1/runs/latest").json()["id"] == run_before:
+        assert time.monotonic() < deadline, "no monitoring run after publication"
+        time.sleep(0.25)
 
     # -- the public sees the published value on the indicator page, its map and chart -------------------
     page.goto(base + "/indicators/11.1.1")

@@ -13,5 +13,6 @@ class WebSettings:
     default_language: str = "en"
     max_upload_bytes: int = 20_000_000
     secure_cookies: bool = False  # set True behind HTTPS
+    run_after_publish: bool = True  # publishing queues a monitoring run so public figures include the values
     page_size: int = 100
     max_page_size: int = 1000

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, File, Form, Path, Query, Request, Response, Security, UploadFile
+from fastapi import APIRouter, BackgroundTasks, Body, File, Form, Path, Query, Request, Response, Security, UploadFile
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, Field
 
@@ -23,7 +23,7 @@ from habmon.web.api.common import ERRORS, ErrorResponse, PageInfo, PageParams, p
 from habmon.web.api.v1 import API
 from habmon.web.app import Site
 from habmon.web.auth import CsrfChecked, CurrentPrincipal, access_of, monitor_for, refused_early
-from habmon.web.pages.submissions import STEPS, ascii_name, detail, form_defaults, summary
+from habmon.web.pages.submissions import STEPS, ascii_name, detail, form_defaults, summary, take
 from habmon.web.render import json_response
 from habmon.web.uploads import saved
 
@@ -289,14 +289,14 @@ def register(site: Site) -> None:
     )
     def approve(
         request: Request,
+        tasks: BackgroundTasks,
         who: CurrentPrincipal,
         submission_id: SubmissionId,
         body: Annotated[Comment | None, Body()] = None,
     ) -> Response:
         """Approve a validated submission: its values become stored revisions (officers and administrators)."""
-        submissions = service(who)
-        STEPS["approve"].run(submissions, submission_id, body.comment if body else None)
-        return json_response(request, submission_out(submissions.get(submission_id)))
+        take(site, STEPS["approve"], who, submission_id, body.comment if body else None, tasks)
+        return json_response(request, submission_out(service(who).get(submission_id)))
 
     @router.post(
         "/submissions/{submission_id}/return",
@@ -305,12 +305,15 @@ def register(site: Site) -> None:
         dependencies=[refused_early(Action.RETURN)],
     )
     def return_submission(
-        request: Request, who: CurrentPrincipal, submission_id: SubmissionId, body: ReturnComment
+        request: Request,
+        tasks: BackgroundTasks,
+        who: CurrentPrincipal,
+        submission_id: SubmissionId,
+        body: ReturnComment,
     ) -> Response:
         """Return a submission to its submitter with what to fix (officers and administrators)."""
-        submissions = service(who)
-        STEPS["return"].run(submissions, submission_id, body.comment)
-        return json_response(request, submission_out(submissions.get(submission_id)))
+        take(site, STEPS["return"], who, submission_id, body.comment, tasks)
+        return json_response(request, submission_out(service(who).get(submission_id)))
 
     @router.post(
         "/submissions/{submission_id}/publish",
@@ -320,14 +323,15 @@ def register(site: Site) -> None:
     )
     def publish(
         request: Request,
+        tasks: BackgroundTasks,
         who: CurrentPrincipal,
         submission_id: SubmissionId,
         body: Annotated[Comment | None, Body()] = None,
     ) -> Response:
-        """Publish an approved submission: its values appear in public pages and the public API."""
-        submissions = service(who)
-        STEPS["publish"].run(submissions, submission_id, body.comment if body else None)
-        return json_response(request, submission_out(submissions.get(submission_id)))
+        """Publish an approved submission: its values appear in the public API at once, and in aggregates and
+        progress after the monitoring run this queues."""
+        take(site, STEPS["publish"], who, submission_id, body.comment if body else None, tasks)
+        return json_response(request, submission_out(service(who).get(submission_id)))
 
     account = APIRouter(
         prefix=API,

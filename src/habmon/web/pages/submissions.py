@@ -25,12 +25,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi import APIRouter, BackgroundTasks, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import RedirectResponse
 
 from habmon.access.model import Action as Permission
 from habmon.access.model import Principal, Role
 from habmon.access.policy import Rule, allowed, rule_for
+from habmon.engine.run import compute
 from habmon.ingest.formats.excel import LANGUAGES as TEMPLATE_LANGUAGES
 from habmon.ingest.formats.excel import write_template
 from habmon.problems import InvalidDocument
@@ -65,13 +66,32 @@ class WorkflowStep:
     permission: Permission
     run: Callable[[Submissions, int, str | None], object]
     needs_comment: bool = False
+    changes_public_figures: bool = False  # publishing: the aggregates and progress need a new monitoring run
 
 
 STEPS: dict[str, WorkflowStep] = {
     "approve": WorkflowStep(Step.APPROVE, Permission.APPROVE, lambda s, i, c: s.approve(i, c or None)),
     "return": WorkflowStep(Step.RETURN, Permission.RETURN, lambda s, i, c: s.return_(i, c or ""), True),
-    "publish": WorkflowStep(Step.PUBLISH, Permission.PUBLISH, lambda s, i, c: s.publish(i, c or None)),
+    "publish": WorkflowStep(
+        Step.PUBLISH, Permission.PUBLISH, lambda s, i, c: s.publish(i, c or None), changes_public_figures=True
+    ),
 }
+
+
+def refresh_figures(site: Site, who: Principal) -> None:
+    """The monitoring run, as ``who``, after values were published (run after the answer is sent)."""
+    monitor = monitor_for(site, who)
+    monitor.authorize(Permission.RUN_ENGINE)
+    compute(monitor)
+
+
+def take(
+    site: Site, step: WorkflowStep, who: Principal, submission_id: int, comment: str | None, tasks: BackgroundTasks
+) -> None:
+    """Take a workflow step; a publication queues a new monitoring run so public pages show the new values."""
+    step.run(Submissions(monitor_for(site, who)), submission_id, comment)
+    if step.changes_public_figures and site.services.settings.run_after_publish:
+        tasks.add_task(refresh_figures, site, who)
 
 
 def _(message: str) -> str:
@@ -340,9 +360,10 @@ def register(site: Site) -> None:
             request: Request,
             who: CurrentPrincipal,
             submission_id: int,
+            tasks: BackgroundTasks,
             comment: Annotated[str, Form(max_length=2000)] = "",
         ) -> Response:
-            step.run(service(who), submission_id, comment.strip() or None)
+            take(site, step, who, submission_id, comment.strip() or None, tasks)
             row = service(who).get(submission_id)
             if wants_json(request):
                 return site.renderer.respond(request, Page("", detail(row)))
