@@ -35,10 +35,6 @@ class WebServices:
                 self._cache[key] = build()
             return self._cache[key]
 
-    def monitor(self, actor: str = "web") -> Monitor:
-        """A Monitor sharing this app's cached registry (building one per request would re-read 47 YAML files)."""
-        return Monitor(self.store, actor=actor, registry=self.registry())
-
     def plan(self) -> Plan:
         plan: Plan = self._cached("plan", lambda: Monitor(self.store).plan())
         return plan
