@@ -52,7 +52,7 @@ EXPECTED: dict[Action, tuple[str, str, str, str, str]] = {
     Action.LOAD_DATA: ("always", "never", "never", "never", "never"),
     Action.SUBMIT: ("always", "always", "own scope", "own organization", "never"),
     Action.READ_SUBMISSION: ("always", "always", "own scope", "own organization", "never"),
-    Action.APPROVE: ("always", "always", "never", "never", "never"),
+    Action.APPROVE: ("always", "someone else's object", "never", "never", "never"),
     Action.RETURN: ("always", "always", "never", "never", "never"),
     Action.PUBLISH: ("always", "always", "never", "never", "never"),
     Action.READ_AUDIT: ("always", "always", "never", "never", "never"),
@@ -63,7 +63,14 @@ EXPECTED: dict[Action, tuple[str, str, str, str, str]] = {
 }
 ROLE_ORDER = (Role.ADMIN, Role.OFFICER, Role.FOCAL_POINT, Role.PARTNER, Role.PUBLIC)
 CASES = [
-    (role, action, relation, rules[i] == "always" or (rules[i].startswith("own") and relation == "own"))
+    (
+        role,
+        action,
+        relation,
+        rules[i] == "always"
+        or (rules[i].startswith("own") and relation == "own")
+        or (rules[i] == "someone else's object" and relation == "other"),
+    )
     for action, rules in EXPECTED.items()
     for i, role in enumerate(ROLE_ORDER)
     for relation in ("own", "other")

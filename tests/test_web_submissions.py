@@ -272,3 +272,18 @@ def test_the_same_file_twice_is_one_submission(site: Site) -> None:
     assert again.json()["created"] is False and again.json()["submission"] == first.json()["submission"]
     page = upload(site, "w.kenya", "x.csv", text)
     assert page.headers["location"] == f"/submissions/{first.json()['submission']}?existing=1"
+
+
+def test_an_officer_does_not_approve_what_they_sent_four_eyes(site: Site) -> None:
+    year = site.year()
+    sent = upload(site, "w.officer", "own.csv", HEADER + f"11.1.1,KEN,{year},33.0,,UN-Habitat\n")
+    number = number_of(sent)
+    own = site.clients["w.officer"].get(f"/submissions/{number}.json").json()
+    assert own["submission"]["state"] == "validated" and "approve" not in own["steps"] and "return" in own["steps"]
+    refused = site.post("w.officer", f"/submissions/{number}/approve", headers=JSON)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["details"]["expected"] == "an object sent by someone else (four eyes)"
+    assert site.clients["w.officer"].get(f"/submissions/{number}.json").json()["submission"]["state"] == "validated"
+    approved = site.post("w.admin", f"/submissions/{number}/approve", headers=JSON)
+    assert approved.status_code == 200
+    assert site.clients["w.officer"].get(f"/submissions/{number}.json").json()["submission"]["state"] == "approved"

@@ -24,12 +24,14 @@ class Rule(StrEnum):
     OWN_SCOPE = "own scope"  # every place concerned lies within the principal's geographic scope
     OWN_ORGANIZATION = "own organization"  # the object belongs to the principal's organization
     OWN_OBJECT = "own object"  # the object belongs to the principal (own account, own tokens)
+    OTHERS_OBJECT = "someone else's object"  # four eyes: a reviewer does not approve what they sent themselves
     NEVER = "never"
 
 
 ROLES: tuple[Role, ...] = (Role.ADMIN, Role.OFFICER, Role.FOCAL_POINT, Role.PARTNER, Role.PUBLIC)
 
 ALWAYS, SCOPE, ORG, OWN, NEVER = Rule.ALWAYS, Rule.OWN_SCOPE, Rule.OWN_ORGANIZATION, Rule.OWN_OBJECT, Rule.NEVER
+OTHERS = Rule.OTHERS_OBJECT
 
 # One row per action; columns in the order of ROLES: admin, officer, focal point, partner, public.
 _TABLE: dict[Action, tuple[Rule, Rule, Rule, Rule, Rule]] = {
@@ -38,7 +40,7 @@ _TABLE: dict[Action, tuple[Rule, Rule, Rule, Rule, Rule]] = {
     Action.LOAD_DATA: (ALWAYS, NEVER, NEVER, NEVER, NEVER),
     Action.SUBMIT: (ALWAYS, ALWAYS, SCOPE, ORG, NEVER),
     Action.READ_SUBMISSION: (ALWAYS, ALWAYS, SCOPE, ORG, NEVER),
-    Action.APPROVE: (ALWAYS, ALWAYS, NEVER, NEVER, NEVER),
+    Action.APPROVE: (ALWAYS, OTHERS, NEVER, NEVER, NEVER),
     Action.RETURN: (ALWAYS, ALWAYS, NEVER, NEVER, NEVER),
     Action.PUBLISH: (ALWAYS, ALWAYS, NEVER, NEVER, NEVER),
     Action.READ_AUDIT: (ALWAYS, ALWAYS, NEVER, NEVER, NEVER),
@@ -144,11 +146,24 @@ def _own_object(r: _Request) -> Forbidden | None:
     )
 
 
+def _others_object(r: _Request) -> Forbidden | None:
+    if r.owner is not None and r.owner != r.principal.username:
+        return None
+    return Forbidden(
+        f"{r.principal.label} may not {ACTION_TEXT[r.action]} that they sent themselves",
+        action=r.action,
+        expected="an object sent by someone else (four eyes)",
+        found=f"sent by {r.owner}" if r.owner else "no sender",
+        hint="another monitoring officer or an administrator does it",
+    )
+
+
 CHECKS: dict[Rule, Callable[[_Request], Forbidden | None]] = {
     Rule.ALWAYS: _always,
     Rule.OWN_SCOPE: _own_scope,
     Rule.OWN_ORGANIZATION: _own_organization,
     Rule.OWN_OBJECT: _own_object,
+    Rule.OTHERS_OBJECT: _others_object,
     Rule.NEVER: _never,
 }
 

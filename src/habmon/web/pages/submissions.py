@@ -117,12 +117,14 @@ ORGANIZATION_TYPE_LABELS: dict[str, str] = {
 }
 
 
-def steps_for(principal: Principal, state: str) -> list[str]:
-    """The workflow steps the principal's role may take from ``state`` (to show buttons; the service decides)."""
+def steps_for(principal: Principal, row: Mapping[str, Any]) -> list[str]:
+    """The workflow steps the principal may take on a submission in its state (to show buttons; the service
+    decides again)."""
     return [
         name
         for name, step in STEPS.items()
-        if State(state) in TRANSITIONS[step.step][0] and allowed(principal, step.permission)
+        if State(row["state"]) in TRANSITIONS[step.step][0]
+        and allowed(principal, step.permission, owner=row["submitter"])
     ]
 
 
@@ -314,7 +316,7 @@ def register(site: Site) -> None:
     @page_route(router, "/review", name="review")
     def review_queue(request: Request, who: CurrentPrincipal) -> Response:
         rows = service(who).queue()
-        items = [{**summary(r), "steps": steps_for(who, r["state"])} for r in rows]
+        items = [{**summary(r), "steps": steps_for(who, r)} for r in rows]
         data = {
             "to_approve": [i for i in items if i["state"] == State.VALIDATED],
             "to_publish": [i for i in items if i["state"] == State.APPROVED],
@@ -339,7 +341,7 @@ def register(site: Site) -> None:
             "changes": shown,
             "changes_truncated": len(changes) > DIFF_LIMIT,
             "counts": change_counts(shown),
-            "steps": steps_for(who, row["state"]),
+            "steps": steps_for(who, row),
             "can_resubmit": row["state"] == State.RETURNED and rule_for(who, Permission.SUBMIT) != Rule.NEVER,
             "original_url": f"/submissions/{submission_id}/original",
         }
