@@ -218,7 +218,9 @@ def test_the_template_is_the_habmon_workbook_in_either_language(site: Site) -> N
 
 def test_the_audit_browser_pages_through_the_log_newest_first(site: Site) -> None:
     year = site.year()
-    number = number_of(upload(site, "w.kenya", "audit.csv", HEADER + f"11.1.1,KEN,{year},31.0,,KNBS\n"))
+    # an earlier submission of its own, so that there is an older page whatever ran before in this store
+    upload(site, "w.kenya", "earlier.csv", HEADER + f"11.1.1,KEN,{year},30.0,,KNBS\n")
+    number = number_of(upload(site, "w.kenya", "audit.csv", HEADER + f"11.1.1,KEN,{site.year()},31.0,,KNBS\n"))
     site.post("w.officer", f"/submissions/{number}/approve")
     browser = site.clients["w.officer"]
     events = browser.get("/audit.json?type=submission&limit=3").json()

@@ -281,22 +281,38 @@ def register(site: Site) -> None:
             headers={"Content-Disposition": f'attachment; filename="{submission_id}-{ascii_name(name)}"'},
         )
 
-    @router.post(
-        "/submissions/{submission_id}/approve",
-        operation_id="approveSubmission",
-        response_model=SubmissionOut,
-        dependencies=[refused_early(Action.APPROVE)],
+    def add_step(name: str, operation_id: str, action: Action, summary: str, description: str) -> None:
+        """approve and publish: a workflow step with an optional comment."""
+
+        def take_step(
+            request: Request,
+            tasks: BackgroundTasks,
+            who: CurrentPrincipal,
+            submission_id: SubmissionId,
+            body: Annotated[Comment | None, Body()] = None,
+        ) -> Response:
+            take(site, STEPS[name], who, submission_id, body.comment if body else None, tasks)
+            return json_response(request, submission_out(service(who).get(submission_id)))
+
+        router.add_api_route(
+            f"/submissions/{{submission_id}}/{name}",
+            take_step,
+            methods=["POST"],
+            operation_id=operation_id,
+            summary=summary,
+            description=description,
+            response_model=SubmissionOut,
+            dependencies=[refused_early(action)],
+        )
+
+    add_step(
+        "approve",
+        "approveSubmission",
+        Action.APPROVE,
+        "Approve",
+        "Approve a validated submission: its values become stored revisions (officers, not for a submission they "
+        "sent themselves, and administrators).",
     )
-    def approve(
-        request: Request,
-        tasks: BackgroundTasks,
-        who: CurrentPrincipal,
-        submission_id: SubmissionId,
-        body: Annotated[Comment | None, Body()] = None,
-    ) -> Response:
-        """Approve a validated submission: its values become stored revisions (officers and administrators)."""
-        take(site, STEPS["approve"], who, submission_id, body.comment if body else None, tasks)
-        return json_response(request, submission_out(service(who).get(submission_id)))
 
     @router.post(
         "/submissions/{submission_id}/return",
@@ -315,23 +331,14 @@ def register(site: Site) -> None:
         take(site, STEPS["return"], who, submission_id, body.comment, tasks)
         return json_response(request, submission_out(service(who).get(submission_id)))
 
-    @router.post(
-        "/submissions/{submission_id}/publish",
-        operation_id="publishSubmission",
-        response_model=SubmissionOut,
-        dependencies=[refused_early(Action.PUBLISH)],
+    add_step(
+        "publish",
+        "publishSubmission",
+        Action.PUBLISH,
+        "Publish",
+        "Publish an approved submission: its values appear in the public API at once, and in aggregates and "
+        "progress after the monitoring run this queues.",
     )
-    def publish(
-        request: Request,
-        tasks: BackgroundTasks,
-        who: CurrentPrincipal,
-        submission_id: SubmissionId,
-        body: Annotated[Comment | None, Body()] = None,
-    ) -> Response:
-        """Publish an approved submission: its values appear in the public API at once, and in aggregates and
-        progress after the monitoring run this queues."""
-        take(site, STEPS["publish"], who, submission_id, body.comment if body else None, tasks)
-        return json_response(request, submission_out(service(who).get(submission_id)))
 
     account = APIRouter(
         prefix=API,
