@@ -421,9 +421,7 @@ class Access:
             raise AccessError("a token needs a name", expected="1–200 characters", found=repr(name))
         plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with self.store.transaction() as conn:
-            row = self._require_user(conn, principal.username)
-            if not row["active"]:
-                raise AccessError(f"the user {principal.username} is disabled", expected="an active user")
+            row = self._require_active_user(conn, principal.username)
             token_id = insert_id(
                 conn,
                 insert(t.api_token).values(
@@ -500,9 +498,7 @@ class Access:
         csrf = secrets.token_urlsafe(32)
         now = self.clock()
         with self.store.transaction() as conn:
-            row = self._require_user(conn, principal.username)
-            if not row["active"]:
-                raise AccessError(f"the user {principal.username} is disabled", expected="an active user")
+            row = self._require_active_user(conn, principal.username)
             session_id = insert_id(
                 conn,
                 insert(t.web_session).values(
@@ -621,6 +617,12 @@ class Access:
         row = self._user_row(conn, name)
         if row is None:
             raise NotFound(f"no user {name}", expected="a stored username", found=name, hint="`habmon users list`")
+        return row
+
+    def _require_active_user(self, conn: Connection, name: str) -> dict[str, Any]:
+        row = self._require_user(conn, name)
+        if not row["active"]:
+            raise AccessError(f"the user {name} is disabled", expected="an active user")
         return row
 
     def _scope(self, conn: Connection, user_id: int) -> tuple[str, ...]:

@@ -22,8 +22,8 @@ from habmon.submission.workflow import OrganizationType, State
 from habmon.web.api.common import ERRORS, ErrorResponse, PageInfo, PageParams, paginate
 from habmon.web.api.v1 import API
 from habmon.web.app import Site
-from habmon.web.auth import CsrfChecked, CurrentPrincipal, access_of, monitor_for, refused_early
-from habmon.web.pages.submissions import STEPS, ascii_name, detail, form_defaults, summary, take
+from habmon.web.auth import CsrfChecked, CurrentPrincipal, access_of, refused_early
+from habmon.web.pages.submissions import STEPS, ascii_name, detail, form_defaults, submissions_for, summary, take
 from habmon.web.render import json_response
 from habmon.web.uploads import saved
 
@@ -174,7 +174,7 @@ def register(site: Site) -> None:
     services = site.services
 
     def service(who: Principal) -> Submissions:
-        return Submissions(monitor_for(site, who))
+        return submissions_for(site, who)
 
     @router.get(
         "/submissions",

@@ -78,6 +78,11 @@ STEPS: dict[str, WorkflowStep] = {
 }
 
 
+def submissions_for(site: Site, who: Principal) -> Submissions:
+    """The submissions service acting as ``who`` (it authorizes every operation)."""
+    return Submissions(monitor_for(site, who))
+
+
 def refresh_figures(site: Site, who: Principal) -> None:
     """The monitoring run, as ``who``, after values were published (run after the answer is sent)."""
     monitor = monitor_for(site, who)
@@ -89,7 +94,7 @@ def take(
     site: Site, step: WorkflowStep, who: Principal, submission_id: int, comment: str | None, tasks: BackgroundTasks
 ) -> None:
     """Take a workflow step; a publication queues a new monitoring run so public pages show the new values."""
-    step.run(Submissions(monitor_for(site, who)), submission_id, comment)
+    step.run(submissions_for(site, who), submission_id, comment)
     if step.changes_public_figures and site.services.settings.run_after_publish:
         tasks.add_task(refresh_figures, site, who)
 
@@ -208,7 +213,7 @@ def register(site: Site) -> None:
     services = site.services
 
     def service(who: Principal) -> Submissions:
-        return Submissions(monitor_for(site, who))
+        return submissions_for(site, who)
 
     @page_route(router, "/submissions", name="submissions")
     def submissions_list(
@@ -403,4 +408,4 @@ def ascii_name(name: str) -> str:
     return "".join(ch if ch.isascii() and ch.isprintable() and ch not in '"\\' else "_" for ch in name) or "file"
 
 
-__all__ = ["STEPS", "detail", "register", "summary"]
+__all__ = ["STEPS", "detail", "register", "submissions_for", "summary", "take"]
