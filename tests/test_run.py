@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
+import pandas as pd
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
@@ -54,3 +56,22 @@ def test_a_run_over_no_data_stores_an_empty_run(monitor: Monitor) -> None:
     summary = compute(monitor)
     assert (summary.snapshot_observation_id, summary.aggregates, summary.progress) == (0, 0, 0)
     assert summary.indicators > 0 and run_results(monitor, summary.run_id) == []
+
+
+def test_a_run_does_not_depend_on_the_order_the_store_returns_rows_in(
+    demo: Monitor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # PostgreSQL returns a join's rows in whatever order its plan produces, and that changes between runs; float
+    # sums depend on the order they add up in, so the engine must put its input in one order itself
+    first = compute(demo, codes=["11.1.1"])
+    read = demo.store.current_frame
+
+    def shuffled(*args: Any, **kwargs: Any) -> pd.DataFrame:
+        return read(*args, **kwargs).sample(frac=1.0, random_state=7).reset_index(drop=True)
+
+    monkeypatch.setattr(demo.store, "current_frame", shuffled)
+    second = compute(demo, codes=["11.1.1"])
+    key = ("kind", "geo_code", "period", "method", "value", "people", "coverage")
+    assert [tuple(r[k] for k in key) for r in run_results(demo, second.run_id)] == [
+        tuple(r[k] for k in key) for r in run_results(demo, first.run_id)
+    ]

@@ -144,7 +144,9 @@ def panel_of(monitor: Monitor, backend: Any, indicators: Sequence[Indicator], *,
     weights = sorted({i.aggregation.weight for i in indicators if i.aggregation.weight})
     codes = [i.code for i in indicators]
     stored = monitor.store.current_frame([*codes, *weights], public=True, as_of=as_of)
-    totals = stored[stored["disaggregation_key"] == ""]
+    # the store returns rows in whatever order its plan produces (PostgreSQL's hash joins differ run to run), and
+    # float sums depend on the order they add up in: the engine gets its input in key order
+    totals = stored[stored["disaggregation_key"] == ""].sort_values(["series", "geo", "period"], kind="stable")
     own = totals[totals["series"].isin(codes)]
     observations = pd.DataFrame(
         {
