@@ -639,6 +639,13 @@ def test_api_tokens_are_stored_hashed_and_revocable(access: Access, store: Store
     assert access.principal_for_token(plaintext) == alice
     (listed,) = access.tokens(alice)
     assert listed.last_used_at == clock.now
+    used = clock.now
+    clock.advance(seconds=59)  # within the minute: the last use is not written again
+    assert access.principal_for_token(plaintext) == alice
+    assert access.tokens(alice)[0].last_used_at == used
+    clock.advance(seconds=1)
+    assert access.principal_for_token(plaintext) == alice
+    assert access.tokens(alice)[0].last_used_at == clock.now
     assert access.principal_for_token(plaintext[:-1] + ("A" if plaintext[-1] != "A" else "B")) is None
     assert access.principal_for_token("not a token") is None
 
@@ -686,11 +693,31 @@ def test_web_sessions_are_stored_hashed_and_expire(access: Access, store: Store,
     clock.advance(minutes=60)
     assert access.principal_for_session(idle) is None  # an hour without a request
 
+    def last_seen(session: str) -> datetime:
+        with store.engine.connect() as conn:
+            stored = conn.execute(
+                select(t.web_session.c.last_seen_at).where(
+                    t.web_session.c.token_sha256 == hashlib.sha256(session.encode()).hexdigest()
+                )
+            ).scalar_one()
+        return stored if stored.tzinfo else stored.replace(tzinfo=UTC)
+
+    busy, _ = access.open_session(alice)
+    opened = clock.now
+    for _ in range(5):  # five requests in 50 seconds: no write
+        clock.advance(seconds=10)
+        assert access.principal_for_session(busy) == alice
+    assert last_seen(busy) == opened
+    clock.advance(seconds=10)  # a minute after the last write
+    assert access.principal_for_session(busy) == alice
+    assert last_seen(busy) == clock.now
+    access.close_session(busy)
+
     last, _ = access.open_session(alice)
     assert access.close_session(last) and not access.close_session(last)
     assert access.principal_for_session(last) is None
     actions = [e["action"] for e in store.audit_events("web_session")][::-1]
-    assert actions == ["session.open", "session.open", "session.open", "session.close"]
+    assert actions == ["session.open", "session.open", "session.open", "session.close", "session.open", "session.close"]
 
 
 def test_purge_deletes_ended_sessions_and_old_login_attempts(access: Access, clock: FakeClock) -> None:

@@ -39,6 +39,9 @@ LOGIN_LIMIT = 5
 LOGIN_WINDOW = timedelta(minutes=15)
 SESSION_LIFETIME = timedelta(hours=8)  # absolute: a session ends 8 hours after login
 SESSION_IDLE = timedelta(hours=1)  # and after an hour without a request
+# a session's last request and a token's last use are written at most once a minute: a page that loads its JSON
+# twin and a script polling the API would otherwise write a row per request (so "idle" is measured to the minute)
+TOUCH_EVERY = timedelta(minutes=1)
 TOKEN_PREFIX = "hm_"
 PREFIX_LENGTH = len(TOKEN_PREFIX) + 8
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
@@ -479,13 +482,15 @@ class Access:
         self.store.require_schema()
         with self.store.transaction() as conn:
             row = conn.execute(
-                select(a.id, u.username, u.active)
+                select(a.id, a.last_used_at, u.username, u.active)
                 .join(t.user_account, u.id == a.user_id)
                 .where(a.token_sha256 == _sha256(plaintext), a.revoked_at.is_(None))
             ).first()
             if row is None or not row.active:
                 return None
-            conn.execute(update(t.api_token).where(a.id == row.id).values(last_used_at=self.clock()))
+            now = self.clock()
+            if row.last_used_at is None or now - _utc(row.last_used_at) >= TOUCH_EVERY:
+                conn.execute(update(t.api_token).where(a.id == row.id).values(last_used_at=now))
             return self._info(conn, row.username).principal
 
     # -- web sessions ------------------------------------------------------------------------
@@ -536,7 +541,8 @@ class Access:
             if not row.active or now >= _utc(row.expires_at) or now - _utc(row.last_seen_at) >= SESSION_IDLE:
                 conn.execute(delete(t.web_session).where(s.id == row.id))
                 return None
-            conn.execute(update(t.web_session).where(s.id == row.id).values(last_seen_at=now))
+            if now - _utc(row.last_seen_at) >= TOUCH_EVERY:
+                conn.execute(update(t.web_session).where(s.id == row.id).values(last_seen_at=now))
             return self._info(conn, row.username).principal
 
     def check_csrf(self, session: str, csrf: str) -> None:
