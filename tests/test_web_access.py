@@ -329,6 +329,7 @@ PAGES: list[Row] = [
     Row("GET", "/account", SIGNED_IN_200, fixed("/account")),
     Row("GET", "/audit", REVIEWERS_ONLY, fixed("/audit")),
     Row("GET", "/api", ALL_200, fixed("/api")),
+    Row("GET", "/runs", ALL_200, fixed("/runs")),
 ]
 
 
@@ -360,6 +361,7 @@ ROWS: list[Row] = [
         lambda w, c: Call(submission_url("/return", "validated")(w, c).url, data={"comment": "fix row 2"}),
     ),
     Row("POST", "/submissions/{submission_id}/publish", STEP, submission_url("/publish", "approved")),
+    Row("POST", "/runs", STEP, fixed("/runs")),
     Row("POST", "/login", (303, 303, 303, 303, 303, 303, 401), login_call),
     Row("POST", "/logout", (303, 303, 303, 303, 303, 303, 303), logout_call),
     Row("POST", "/admin/users", ADMIN_WRITE, new_user),
@@ -410,6 +412,8 @@ ROWS: list[Row] = [
     Row("GET", "/api/v1/me", ALL_200, fixed("/api/v1/me"), api=True),
     Row("GET", "/api/v1/observations", ALL_200, fixed("/api/v1/observations?indicator=11.1.1&geo=KEN"), api=True),
     Row("GET", "/api/v1/runs/latest", ALL_200, fixed("/api/v1/runs/latest"), api=True),
+    Row("GET", "/api/v1/runs", ALL_200, fixed("/api/v1/runs"), api=True),
+    Row("POST", "/api/v1/runs", (202, 202, 403, 403, 403, 403, 401), fixed("/api/v1/runs", json={}), api=True),
     Row("GET", "/api/v1/aggregates", ALL_200, fixed("/api/v1/aggregates?indicator=11.1.1&level=world"), api=True),
     Row("GET", "/api/v1/progress", ALL_200, fixed("/api/v1/progress?indicator=11.1.1"), api=True),
     Row(
@@ -496,8 +500,8 @@ def case_id(case: tuple[Row, int]) -> str:
 
 
 def snapshot(store: Store) -> str:
-    """A digest of what a write changes: submissions, observations, users, scopes, tokens, the audit log
-    (not when a session or token was last used — reading records that)."""
+    """A digest of what a write changes: submissions, observations, users, scopes, tokens, the audit log,
+    monitoring runs (not when a session or token was last used — reading records that)."""
     s, u, a = t.submission.c, t.user_account.c, t.api_token.c
     queries = [
         select(s.id, s.state, s.comment, s.updated_at).order_by(s.id),
@@ -507,6 +511,7 @@ def snapshot(store: Store) -> str:
         select(t.user_scope.c.user_id, t.user_scope.c.geo_code).order_by(t.user_scope.c.id),
         select(a.id, a.revoked_at).order_by(a.id),
         select(func.count()).select_from(t.audit_event),
+        select(func.count()).select_from(t.engine_run),
     ]
     with store.engine.connect() as conn:
         rows = [[tuple(str(v) for v in r) for r in conn.execute(q)] for q in queries]

@@ -289,3 +289,41 @@ def test_an_officer_does_not_approve_what_they_sent_four_eyes(site: Site) -> Non
     approved = site.post("w.admin", f"/submissions/{number}/approve", headers=JSON)
     assert approved.status_code == 200
     assert site.clients["w.officer"].get(f"/submissions/{number}.json").json()["submission"]["state"] == "approved"
+
+
+def test_an_officer_starts_a_monitoring_run_and_everyone_sees_the_stored_runs(site: Site) -> None:
+    public = TestClient(site.app)
+    before = public.get("/api/v1/runs").json()["page"]["total"]
+    page = site.clients["w.officer"].get("/runs").text
+    assert 'action="/runs"' in page and "Run now" in page
+    assert 'action="/runs"' not in public.get("/runs").text  # the public sees the runs, not the button
+
+    started = site.post("w.officer", "/runs")  # TestClient runs the queued run before it returns
+    assert (started.status_code, started.headers["location"]) == (303, "/runs")
+    through_api = public.post("/api/v1/runs", json={}, headers=site.api("w.admin"))
+    assert through_api.status_code == 202, through_api.text
+    assert (through_api.json()["queued"], through_api.json()["requested_by"]) == (True, "w.admin")
+    refused = public.post("/api/v1/runs", json={}, headers=site.api("w.kenya"))
+    assert refused.status_code == 403 and refused.json()["error"]["type"] == "forbidden"
+
+    listed = site.clients["w.officer"].get("/api/v1/runs?limit=2").json()
+    assert listed["page"]["total"] == before + 2
+    newest, older = listed["items"]
+    assert (newest["actor"], older["actor"]) == ("w.admin", "w.officer") and newest["id"] > older["id"]
+    with site.store.engine.connect() as conn:
+        assert (
+            newest["snapshot_observation_id"]
+            == conn.execute(select(func.coalesce(func.max(t.observation.c.id), 0))).scalar()
+        )
+    assert listed["queue"] == {
+        "running": False,
+        "queued": False,
+        "requested_by": None,
+        "last_run": newest["id"],
+        "last_finished_at": listed["queue"]["last_finished_at"],
+        "last_error": None,
+    }
+    anonymous = public.get("/runs.json").json()
+    assert anonymous["runs"][0]["id"] == newest["id"] and anonymous["runs"][0]["actor"] is None
+    assert anonymous["may_run"] is False and site.clients["w.officer"].get("/runs.json").json()["may_run"] is True
+    assert "立即运行" in site.clients["w.officer"].get("/runs?lang=zh").text

@@ -267,6 +267,15 @@ def run_results(monitor: Monitor, run_id: int, *, kind: str | None = None) -> li
         return [dict(row._mapping) for row in conn.execute(query)]
 
 
+def stored_runs(monitor: Monitor, *, limit: int, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """Stored monitoring runs, newest first (id, engine, actor, snapshot, parameters, times, results), and how
+    many there are in all."""
+    query = select(t.engine_run).order_by(t.engine_run.c.id.desc()).limit(limit).offset(offset)
+    with monitor.store.engine.connect() as conn:
+        total = int(conn.execute(select(func.count()).select_from(t.engine_run)).scalar_one())
+        return [dict(row._mapping) for row in conn.execute(query)], total
+
+
 def latest_run(monitor: Monitor) -> dict[str, Any] | None:
     """The newest stored monitoring run (id, engine, snapshot, parameters, times), or None before the first run."""
     query = select(t.engine_run).order_by(t.engine_run.c.id.desc()).limit(1)

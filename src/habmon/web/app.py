@@ -36,6 +36,7 @@ BUILTIN_FEATURES = (
     "habmon.web.pages.submissions",
     "habmon.web.admin",
     "habmon.web.api.submissions",
+    "habmon.web.runs",
     "habmon.web.pages.api_reference",
 )
 ENTRY_POINT_GROUP = "habmon.web"

@@ -111,6 +111,7 @@ class NavLink:
 NAV: tuple[NavLink, ...] = (
     NavLink("/submissions", _("Submissions"), Action.READ_SUBMISSION),
     NavLink("/review", _("Review queue"), Action.APPROVE),
+    NavLink("/runs", _("Monitoring runs"), Action.RUN_ENGINE),
     NavLink("/audit", _("Audit log"), Action.READ_AUDIT),
     NavLink("/admin/users", _("Users"), Action.MANAGE_USERS),
     NavLink("/account", _("My account"), Action.MANAGE_OWN_TOKENS),

@@ -7,12 +7,16 @@ from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query, Request
+from fastapi.security import HTTPBearer
 from pydantic import BaseModel
 
 from habmon.web.settings import WebSettings
 
 T = TypeVar("T")
 MAX_PAGE_SIZE = 1000
+
+# how writes authenticate in the OpenAPI document (habmon.web.auth reads the header itself: auto_error off)
+bearer = HTTPBearer(auto_error=False, description="an API token: Authorization: Bearer hm_…")
 
 
 class ErrorDetail(BaseModel):
@@ -55,7 +59,7 @@ class Paging:
 def paging(
     request: Request,
     limit: Annotated[int | None, Query(ge=1, le=MAX_PAGE_SIZE, description="items per page")] = None,
-    offset: Annotated[int, Query(ge=0, description="items to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000, description="items to skip")] = 0,
 ) -> Paging:
     """The ``limit``/``offset`` of a list request (default limit from the app's settings)."""
     settings: WebSettings = request.app.state.site.services.settings

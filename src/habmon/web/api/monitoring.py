@@ -131,7 +131,7 @@ def register(site: Site) -> None:
                 "no monitoring run has been stored yet",
                 expected="a run stored by `habmon compute`",
                 found="none",
-                hint="an operator runs `habmon compute`",
+                hint="a monitoring officer starts one (POST /api/v1/runs, the runs page, or `habmon compute`)",
             )
         return json_response(request, RunOut(**latest.run.to_dict()).model_dump(mode="json"))
 

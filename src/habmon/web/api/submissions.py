@@ -12,14 +12,13 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Body, File, Form, Path, Query, Request, Response, Security, UploadFile
-from fastapi.security import HTTPBearer
 from pydantic import BaseModel, Field
 
 from habmon.access.model import Action, Principal
 from habmon.problems import InvalidDocument
 from habmon.submission.service import Submissions
 from habmon.submission.workflow import OrganizationType, State
-from habmon.web.api.common import ERRORS, ErrorResponse, PageInfo, PageParams, paginate
+from habmon.web.api.common import ERRORS, ErrorResponse, PageInfo, PageParams, bearer, paginate
 from habmon.web.api.v1 import API
 from habmon.web.app import Site
 from habmon.web.auth import CsrfChecked, CurrentPrincipal, access_of, refused_early
@@ -27,7 +26,6 @@ from habmon.web.pages.submissions import STEPS, ascii_name, detail, form_default
 from habmon.web.render import json_response
 from habmon.web.uploads import saved
 
-bearer = HTTPBearer(auto_error=False, description="an API token: Authorization: Bearer hm_…")
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERRORS,
     409: {"model": ErrorResponse, "description": "The submission's state does not allow this step"},

@@ -31,7 +31,6 @@ from fastapi.responses import RedirectResponse
 from habmon.access.model import Action as Permission
 from habmon.access.model import Principal, Role
 from habmon.access.policy import Rule, allowed, rule_for
-from habmon.engine.run import compute
 from habmon.ingest.formats.excel import LANGUAGES as TEMPLATE_LANGUAGES
 from habmon.ingest.formats.excel import write_template
 from habmon.problems import InvalidDocument
@@ -42,6 +41,7 @@ from habmon.web.app import Site
 from habmon.web.auth import CsrfChecked, CurrentPrincipal, monitor_for
 from habmon.web.errors import register_status
 from habmon.web.render import Page, language, page_route, wants_json
+from habmon.web.runs import ask_for_run
 from habmon.web.uploads import saved
 
 DIFF_LIMIT = 1000
@@ -83,20 +83,13 @@ def submissions_for(site: Site, who: Principal) -> Submissions:
     return Submissions(monitor_for(site, who))
 
 
-def refresh_figures(site: Site, who: Principal) -> None:
-    """The monitoring run, as ``who``, after values were published (run after the answer is sent)."""
-    monitor = monitor_for(site, who)
-    monitor.authorize(Permission.RUN_ENGINE)
-    compute(monitor)
-
-
 def take(
     site: Site, step: WorkflowStep, who: Principal, submission_id: int, comment: str | None, tasks: BackgroundTasks
 ) -> None:
     """Take a workflow step; a publication queues a new monitoring run so public pages show the new values."""
     step.run(submissions_for(site, who), submission_id, comment)
     if step.changes_public_figures and site.services.settings.run_after_publish:
-        tasks.add_task(refresh_figures, site, who)
+        ask_for_run(site, who, tasks)
 
 
 def _(message: str) -> str:

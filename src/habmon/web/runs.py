@@ -1,0 +1,233 @@
+"""Monitoring runs in the web app: the stored runs, and a queue that makes new ones one at a time.
+
+Publishing values and the "run now" button both ask for a run. A run reads a snapshot of the whole store and
+takes seconds (3.8 s on the demo), so asking again while one runs does not start a second run beside it: the
+requests that arrive meanwhile are collapsed into one more run, which starts when the current one ends and sees
+everything published until then. Ten publications in a burst make at most two runs, never ten.
+
+The queue lives in the app's process: with several uvicorn workers each worker runs its own requests (the
+runs are append-only and each names its snapshot, so two workers' runs never mix).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, Security
+from fastapi.responses import RedirectResponse
+from pydantic import BaseModel
+
+from habmon.access.model import Action, Principal
+from habmon.access.policy import Rule, rule_for
+from habmon.engine.run import RunSummary, compute, stored_runs
+from habmon.web.api.common import ERRORS, PageInfo, PageParams, bearer
+from habmon.web.api.monitoring import RunOut
+from habmon.web.api.v1 import API
+from habmon.web.app import Site
+from habmon.web.auth import CsrfChecked, CurrentPrincipal, monitor_for, refused_early
+from habmon.web.figures import RunInfo
+from habmon.web.render import Page, json_response, page_route, wants_json
+
+logger = logging.getLogger(__name__)
+
+RUNS_PAGE = 20
+
+
+@dataclass(frozen=True, slots=True)
+class QueueState:
+    """What the queue is doing: a run in progress, another one wanted after it, how the last one ended."""
+
+    running: bool = False
+    queued: bool = False
+    requested_by: str | None = None  # who asked for the run that is queued (or running, until it ends)
+    last_run: int | None = None  # the id of the last run this process stored
+    last_finished_at: datetime | None = None
+    last_error: str | None = None  # the last run that failed, if the one after it has not succeeded yet
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "running": self.running,
+            "queued": self.queued,
+            "requested_by": self.requested_by,
+            "last_run": self.last_run,
+            "last_finished_at": None if self.last_finished_at is None else self.last_finished_at.isoformat(),
+            "last_error": self.last_error,
+        }
+
+
+class RunQueue:
+    """At most one run at a time; requests made while one runs become a single run after it."""
+
+    def __init__(self, run: Callable[[Principal], RunSummary]) -> None:
+        self._run = run
+        self._lock = threading.Lock()
+        self._state = QueueState()
+        self._wanted: Principal | None = None
+
+    def state(self) -> QueueState:
+        with self._lock:
+            return self._state
+
+    def request(self, who: Principal) -> QueueState:
+        """Ask for a run as ``who`` (already authorized); :meth:`work` carries it out. The latest asker wins."""
+        with self._lock:
+            self._wanted = who
+            self._state = replace(self._state, queued=True, requested_by=who.username)
+            return self._state
+
+    def work(self) -> None:
+        """Run until no run is wanted; returns at once when another thread is already running them."""
+        with self._lock:
+            if self._state.running:
+                return
+            self._state = replace(self._state, running=True)
+        while True:
+            with self._lock:
+                who, self._wanted = self._wanted, None
+                if who is None:
+                    self._state = replace(self._state, running=False, queued=False, requested_by=None)
+                    return
+                self._state = replace(self._state, queued=False, requested_by=who.username)
+            try:
+                summary = self._run(who)
+            except Exception as error:  # a background run has no one to answer: keep it for the page, log it
+                logger.exception("monitoring run requested by %s failed", who.username)
+                with self._lock:
+                    self._state = replace(self._state, last_error=f"{type(error).__name__}: {error}")
+                continue
+            with self._lock:
+                self._state = replace(
+                    self._state, last_run=summary.run_id, last_finished_at=datetime.now(UTC), last_error=None
+                )
+
+
+def queue_of(site: Site) -> RunQueue:
+    """The one :class:`RunQueue` of an app (made by the first feature that asks, at start-up)."""
+    found: RunQueue | None = getattr(site.app.state, "run_queue", None)
+    if found is None:
+
+        def run(who: Principal) -> RunSummary:
+            monitor = monitor_for(site, who)
+            monitor.authorize(Action.RUN_ENGINE)  # asked again: the user may have lost the role meanwhile
+            return compute(monitor)
+
+        found = RunQueue(run)
+        site.app.state.run_queue = found
+    return found
+
+
+def ask_for_run(site: Site, who: Principal, tasks: BackgroundTasks) -> QueueState:
+    """Queue a monitoring run as ``who`` (refused unless they may run one); it runs after the answer is sent."""
+    monitor_for(site, who).authorize(Action.RUN_ENGINE)
+    queue = queue_of(site)
+    state = queue.request(who)
+    tasks.add_task(queue.work)
+    return state
+
+
+def run_data(row: dict[str, Any], *, with_actor: bool) -> dict[str, Any]:
+    """A stored run for the page and the API (who started it only for those who may read the audit log)."""
+    info = RunInfo.of(row)
+    data = info.to_dict()
+    data["seconds"] = round((info.finished_at - info.started_at).total_seconds(), 1)
+    data["indicators"] = len((row.get("parameters") or {}).get("indicators", ()))
+    data["results"] = int(row["results"])
+    data["actor"] = row["actor"] if with_actor else None
+    return data
+
+
+class RunListItem(RunOut):
+    seconds: float
+    indicators: int
+    results: int
+    actor: str | None
+
+
+class QueueOut(BaseModel):
+    running: bool
+    queued: bool
+    requested_by: str | None
+    last_run: int | None
+    last_finished_at: str | None
+    last_error: str | None
+
+
+class RunList(BaseModel):
+    items: list[RunListItem]
+    queue: QueueOut
+    page: PageInfo
+
+
+def register(site: Site) -> None:
+    router = APIRouter()
+    api = APIRouter(prefix=API, tags=["monitoring"], responses=ERRORS)
+
+    def runs(who: Principal, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        rows, total = stored_runs(monitor_for(site, who), limit=limit, offset=offset)
+        staff = rule_for(who, Action.READ_AUDIT) != Rule.NEVER
+        return [run_data(row, with_actor=staff) for row in rows], total
+
+    def queue_data(who: Principal) -> dict[str, Any]:
+        """The queue as its viewer may see it (who asked, and why a run failed, is for the staff only)."""
+        state = queue_of(site).state()
+        if rule_for(who, Action.READ_AUDIT) == Rule.NEVER:
+            state = replace(state, requested_by=None, last_error=None)
+        return state.to_dict()
+
+    @page_route(router, "/runs", name="runs")
+    def runs_page(
+        request: Request,
+        who: CurrentPrincipal,
+        offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    ) -> Response:
+        items, total = runs(who, RUNS_PAGE, offset)
+        data = {
+            "runs": items,
+            "total": total,
+            "queue": queue_data(who),
+            "may_run": rule_for(who, Action.RUN_ENGINE) != Rule.NEVER,
+            "previous": max(0, offset - RUNS_PAGE) if offset else None,
+            "next": offset + RUNS_PAGE if offset + RUNS_PAGE < total else None,
+        }
+        return site.renderer.respond(request, Page("runs.html", data, title="Monitoring runs"))
+
+    @router.post("/runs", name="runs.start", include_in_schema=False, dependencies=[CsrfChecked])
+    def start_from_page(request: Request, who: CurrentPrincipal, tasks: BackgroundTasks) -> Response:
+        state = ask_for_run(site, who, tasks)
+        if wants_json(request):
+            return site.renderer.respond(request, Page("", state.to_dict(), status_code=202))
+        return RedirectResponse("/runs", status_code=303)
+
+    @api.get("/runs", operation_id="listRuns", response_model=RunList)
+    def list_runs(request: Request, who: CurrentPrincipal, page: PageParams) -> Response:
+        """Stored monitoring runs, newest first, and what the run queue is doing."""
+        items, total = runs(who, page.limit, page.offset)
+        following = page.offset + page.limit
+        next_url = str(request.url.include_query_params(offset=following)) if following < total else None
+        body = RunList(
+            items=[RunListItem(**item) for item in items],
+            queue=QueueOut(**queue_data(who)),
+            page=PageInfo(limit=page.limit, offset=page.offset, total=total, next=next_url),
+        )
+        return json_response(request, body.model_dump(mode="json"))
+
+    @api.post(
+        "/runs",
+        operation_id="startRun",
+        response_model=QueueOut,
+        status_code=202,
+        dependencies=[Security(bearer), CsrfChecked, refused_early(Action.RUN_ENGINE)],
+    )
+    def start_run(request: Request, who: CurrentPrincipal, tasks: BackgroundTasks) -> Response:
+        """Queue a monitoring run (officers and administrators). It starts after the answer, or after the run in
+        progress; requests made meanwhile become one run. Follow it with `listRuns`."""
+        state = ask_for_run(site, who, tasks)
+        return json_response(request, QueueOut(**state.to_dict()).model_dump(mode="json"), status_code=202)
+
+    site.app.include_router(router)
+    site.app.include_router(api)
