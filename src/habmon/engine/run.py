@@ -138,16 +138,23 @@ def aggregate_progress(
     return rows
 
 
-def panel_of(monitor: Monitor, backend: Any, indicators: Sequence[Indicator], *, as_of: int) -> Panel | None:
-    """The published totals of these indicators and their weight series, as of an observation id, as a panel
-    (None when none of them has a value)."""
+def snapshot_totals(monitor: Monitor, indicators: Sequence[Indicator], *, as_of: int) -> pd.DataFrame:
+    """The published totals (no disaggregation) of these indicators and their weight series as of an observation
+    id (columns series, geo, period, value), read once for the whole run, in key order.
+
+    The store returns rows in whatever order its plan produces (PostgreSQL's hash joins differ run to run), and
+    float sums depend on the order they add up in: the engine gets its input in one order, so a run is
+    reproducible to the last bit."""
     weights = sorted({i.aggregation.weight for i in indicators if i.aggregation.weight})
-    codes = [i.code for i in indicators]
-    stored = monitor.store.current_frame([*codes, *weights], public=True, as_of=as_of)
-    # the store returns rows in whatever order its plan produces (PostgreSQL's hash joins differ run to run), and
-    # float sums depend on the order they add up in: the engine gets its input in key order
-    totals = stored[stored["disaggregation_key"] == ""].sort_values(["series", "geo", "period"], kind="stable")
-    own = totals[totals["series"].isin(codes)]
+    stored = monitor.store.current_frame([*(i.code for i in indicators), *weights], public=True, as_of=as_of)
+    totals = stored[stored["disaggregation_key"] == ""][["series", "geo", "period", "value"]]
+    return totals.sort_values(["series", "geo", "period"], kind="stable").reset_index(drop=True)
+
+
+def panel_of(monitor: Monitor, indicators: Sequence[Indicator], totals: pd.DataFrame) -> Panel | None:
+    """The panel of these indicators over their totals (:func:`snapshot_totals`); None when none has a value."""
+    weights = {i.aggregation.weight for i in indicators if i.aggregation.weight}
+    own = totals[totals["series"].isin([i.code for i in indicators])]
     observations = pd.DataFrame(
         {
             "indicator": own["series"].astype(str).to_numpy(),
@@ -202,7 +209,9 @@ def compute(
     ]
     if on_progress:
         on_progress("aggregating", 0, len(chosen))
-    panel = panel_of(monitor, backend, chosen, as_of=snapshot)
+    totals = snapshot_totals(monitor, chosen, as_of=snapshot)
+    panel = panel_of(monitor, chosen, totals)
+    geography = monitor.geography()
     frame = aggregate_frame(backend, panel)
     levels = {str(level): n for n, level in enumerate(Level)}
     frame = frame[frame["level"].isin(levels)].assign(level_order=lambda f: f["level"].map(levels))
@@ -220,7 +229,9 @@ def compute(
         for row in own.itertuples(index=False):
             rows.append(_aggregate_row(indicator.code, gap, row))
         aggregates += len(own)
-        data = IndicatorData.load(monitor, indicator.code, as_of=snapshot)
+        # like-for-like progress needs the country totals only, from the same rows as the panel
+        series = [indicator.code, *([indicator.aggregation.weight] if indicator.aggregation.weight else [])]
+        data = IndicatorData(indicator, geography, totals[totals["series"].isin(series)])
         found = aggregate_progress(indicator, own, data, backend)
         rows += found
         progress += len(found)
