@@ -32,6 +32,7 @@ from habmon.cli.main import app
 from habmon.geo.model import Geography
 from habmon.indicators.registry import Registry
 from habmon.observation import Nature, Observation
+from habmon.problems import NotFound
 from habmon.services import Monitor
 from habmon.store import tables as t
 from habmon.store.store import Store
@@ -333,6 +334,15 @@ def probe_read_submission(world: World, p: Principal, relation: str) -> Callable
         except Forbidden:
             assert not listed
             raise
+        except NotFound as hidden:  # another's submission: word for word as one that does not exist
+            missing = sid + 10**6
+            with pytest.raises(NotFound) as info:
+                subs.get(missing)
+            assert not listed and str(hidden) == str(info.value).replace(str(missing), str(sid))
+            for read in (subs.changes, subs.original):
+                with pytest.raises(NotFound):
+                    read(sid)
+            return False
         assert listed
         return len(subs.changes(sid)) == 1 and subs.original(sid)[1].startswith(b"indicator")
 

@@ -3,8 +3,9 @@ generated from the app's route table, CSRF, cookie flags, token revocation, the 
 upload limits, and that a refused write leaves the stored data unchanged.
 
 The expected statuses are written out by hand from docs/access.md (who may do what) and from how
-the web layer answers a refusal: 403 for a signed-in user; for the public 401, except a page view
-(GET of an HTML page), which is sent to the sign-in page (303).
+the web layer answers a refusal: 403 for a signed-in user (404 for a submission they may not read, as
+if it did not exist); for the public 401, except a page view (GET of an HTML page), which is sent to
+the sign-in page (303).
 """
 
 from __future__ import annotations
@@ -305,7 +306,7 @@ def own_password_call(w: World, column: str) -> Call:
 
 ALL_200 = (200, 200, 200, 200, 200, 200, 200)
 SIGNED_IN_200 = (200, 200, 200, 200, 200, 200, 303)
-READ_SUBMISSION = (200, 200, 200, 403, 200, 403, 303)
+READ_SUBMISSION = (200, 200, 200, 404, 200, 404, 303)  # another's submission is not found: nothing leaks
 REVIEWERS_ONLY = (200, 200, 403, 403, 403, 403, 303)
 ADMIN_ONLY = (200, 403, 403, 403, 403, 403, 303)
 STEP = (303, 303, 403, 403, 403, 403, 401)
@@ -429,28 +430,28 @@ ROWS: list[Row] = [
     Row(
         "GET",
         "/api/v1/submissions/{submission_id}",
-        (200, 200, 200, 403, 200, 403, 401),
+        (200, 200, 200, 404, 200, 404, 401),
         api_submission_url(),
         api=True,
     ),
     Row(
         "GET",
         "/api/v1/submissions/{submission_id}/report",
-        (200, 200, 200, 403, 200, 403, 401),
+        (200, 200, 200, 404, 200, 404, 401),
         api_submission_url("/report"),
         api=True,
     ),
     Row(
         "GET",
         "/api/v1/submissions/{submission_id}/changes",
-        (200, 200, 200, 403, 200, 403, 401),
+        (200, 200, 200, 404, 200, 404, 401),
         api_submission_url("/changes"),
         api=True,
     ),
     Row(
         "GET",
         "/api/v1/submissions/{submission_id}/original",
-        (200, 200, 200, 403, 200, 403, 401),
+        (200, 200, 200, 404, 200, 404, 401),
         api_submission_url("/original"),
         api=True,
     ),

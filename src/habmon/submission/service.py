@@ -118,6 +118,10 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+
+def _missing(submission_id: int) -> NotFound:
+    return NotFound(f"no submission {submission_id}", hint="`habmon submissions list` shows them")
+
 class Submissions:
     """Submissions for the monitor's principal: every operation is authorized for it (docs/access.md).
 
@@ -447,7 +451,7 @@ class Submissions:
         self.store.require_schema()
         row = conn.execute(select(t.submission).where(t.submission.c.id == submission_id)).first()
         if row is None:
-            raise NotFound(f"no submission {submission_id}", hint="`habmon submissions list` shows them")
+            raise _missing(submission_id)
         return dict(row._mapping)
 
     def _by_sha(self, sha: str) -> dict[str, Any] | None:
@@ -463,13 +467,19 @@ class Submissions:
     # -- authorization ------------------------------------------------------------------------
 
     def _require(self, conn: Connection, submission_id: int, action: access.Action) -> dict[str, Any]:
-        """The submission, if the principal may do ``action`` to it (a role that never may is refused first,
-        without saying whether the submission exists)."""
+        """The submission, if the principal may do ``action`` to it. A role that never may is refused first,
+        without saying whether the submission exists; a submission the principal may not read is "not found",
+        word for word as one that does not exist (a focal point learns nothing of another country's)."""
         if rule_for(self.principal, action) == Rule.NEVER:
             self.monitor.authorize(action)
         row = self._get(conn, submission_id)
-        geos = self._geos(conn, [submission_id]).get(submission_id, set()) if self._needs_geos(action) else None
-        self.monitor.authorize(action, geo_codes=geos, organization=row["organization"], owner=row["submitter"])
+        read = access.Action.READ_SUBMISSION
+        needs_geos = self._needs_geos(action) or self._needs_geos(read)
+        geos = self._geos(conn, [submission_id]).get(submission_id, set()) if needs_geos else None
+        about = {"geo_codes": geos, "organization": row["organization"], "owner": row["submitter"]}
+        if not self.monitor.allowed(read, **about):
+            raise _missing(submission_id)
+        self.monitor.authorize(action, **about)
         return row
 
     def _readable(self, conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
