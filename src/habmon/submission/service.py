@@ -118,9 +118,9 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-
 def _missing(submission_id: int) -> NotFound:
     return NotFound(f"no submission {submission_id}", hint="`habmon submissions list` shows them")
+
 
 class Submissions:
     """Submissions for the monitor's principal: every operation is authorized for it (docs/access.md).
