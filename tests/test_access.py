@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,11 +15,11 @@ from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import func, select
+from sqlalchemy import false, func, select
 from typer.testing import CliRunner
 
 from habmon.access.model import Action, Principal, Role
-from habmon.access.passwords import Passwords, WeakPassword, check_policy
+from habmon.access.passwords import Passwords, Verified, WeakPassword, check_policy
 from habmon.access.policy import CHECKS, POLICY, ROLES, Forbidden, Rule, allowed, authorize, markdown_table
 from habmon.access.service import (
     DEMO_ACCOUNTS,
@@ -598,6 +599,44 @@ def test_five_failures_pause_logins_for_the_rest_of_fifteen_minutes(
     with store.engine.connect() as conn:
         attempts = conn.execute(select(t.login_attempt.c.success).order_by(t.login_attempt.c.id)).scalars().all()
     assert attempts == [False] * 5 + [True]  # throttled attempts are not recorded
+
+
+def test_two_workers_checking_at_once_let_no_extra_attempt_through(
+    access: Access, store: Store, clock: FakeClock
+) -> None:
+    for _ in range(4):
+        with pytest.raises(AuthenticationFailed):
+            access.authenticate("alice", "not the password", "10.0.0.1")
+    checking, release = threading.Event(), threading.Event()
+
+    class SlowPasswords(Passwords):  # worker A is checking the 5th attempt's password when worker B asks
+        def verify(self, stored: str | None, password: str) -> Verified:
+            checking.set()
+            assert release.wait(10)
+            return super().verify(stored, password)
+
+    worker_a = Access(Store(store.url), passwords=SlowPasswords(CHEAP), clock=clock)
+    worker_b = Access(Store(store.url), passwords=Passwords(CHEAP), clock=clock)
+    outcomes: dict[str, BaseException] = {}
+
+    def attempt(name: str, worker: Access) -> None:
+        try:
+            worker.authenticate("alice", "still not the password", "10.0.0.9")
+        except (AuthenticationFailed, LoginThrottled) as error:
+            outcomes[name] = error
+
+    a = threading.Thread(target=attempt, args=("a", worker_a))
+    a.start()
+    assert checking.wait(10)
+    attempt("b", worker_b)  # the 6th attempt, while the 5th is being checked
+    release.set()
+    a.join(10)
+    assert isinstance(outcomes["a"], AuthenticationFailed) and isinstance(outcomes["b"], LoginThrottled)
+    with store.engine.connect() as conn:
+        failures = conn.execute(
+            select(func.count()).select_from(t.login_attempt).where(t.login_attempt.c.success == false())
+        ).scalar_one()
+    assert failures == 5  # the limit, not one more
 
 
 def test_one_address_failing_for_many_usernames_is_paused(access: Access, clock: FakeClock) -> None:
