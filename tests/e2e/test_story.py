@@ -114,12 +114,18 @@ def test_submit_fix_approve_publish_and_read_in_both_languages(
     original = page.locator("a[download]").get_attribute("href")
     assert original == f"/submissions/{number}/original"
     assert page.request.get(base + original).body() == GOOD.encode()
-    sign_out(page)
-    # publishing queued a monitoring run (after the answer was sent): wait for it to be stored
+    # publishing queued a monitoring run (after the answer was sent): the officer watches it arrive on the
+    # monitoring runs page, newest first
+    page.get_by_role("link", name="Monitoring runs").click()
+    newest = page.locator("table.runs tbody tr td").first
     deadline = time.monotonic() + 120
-    while page.request.get(base + "/api/v1/runs/latest").json()["id"] == run_before:
+    while int(newest.inner_text()) == run_before:
         assert time.monotonic() < deadline, "no monitoring run after publication"
         time.sleep(0.25)
+        page.reload()
+    assert page.get_by_role("button", name="Run now").is_visible()
+    page.screenshot(path=str(artifacts / "03b-monitoring-runs.png"), full_page=True)
+    sign_out(page)
 
     # -- the public sees the published value on the indicator page, its map and chart -------------------
     page.goto(base + "/indicators/11.1.1")
