@@ -248,6 +248,18 @@ def upload(api: bool) -> Build:
     return build
 
 
+def entry(w: World, column: str) -> Call:
+    """One value typed into the online grid: the focal point's own country or another; the partner's own
+    organization or another (as for an uploaded file)."""
+    n = next(w.numbers)
+    geo = "UGA" if column == "fp_other" else "TZA" if column.startswith("partner") else "KEN"
+    data: dict[str, Any] = {"indicator": "11.1.1", "geo": [geo], "period": ["2024"], "value": [f"{20 + n / 100:.2f}"]}
+    data["source"] = f"entry {n}"
+    if column == "partner_other":
+        data["organization"] = "Partner B (test)"
+    return Call("/submissions/entry", data=data)
+
+
 def user_url(suffix: str = "", fresh: Role | None = None) -> Build:
     """The column's user; the administrator (whose change succeeds) acts on a fresh user of role ``fresh``."""
 
@@ -323,6 +335,7 @@ PAGES: list[Row] = [
     Row("GET", "/login", ALL_200, fixed("/login")),
     Row("GET", "/submissions", SIGNED_IN_200, fixed("/submissions")),
     Row("GET", "/submissions/new", ALL_200, fixed("/submissions/new")),
+    Row("GET", "/submissions/entry", ALL_200, fixed("/submissions/entry?indicator=11.1.1&geo=KEN")),
     Row("GET", "/review", REVIEWERS_ONLY, fixed("/review")),
     Row("GET", "/submissions/{submission_id}", READ_SUBMISSION, submission_url()),
     Row("GET", "/admin/users", ADMIN_ONLY, fixed("/admin/users")),
@@ -354,6 +367,7 @@ ROWS: list[Row] = [
     Row("GET", "/submissions/template.xlsx", ALL_200, fixed("/submissions/template.xlsx?indicator=11.1.1&geo=KEN")),
     Row("GET", "/submissions/{submission_id}/original", READ_SUBMISSION, submission_url("/original")),
     Row("POST", "/submissions", (303, 303, 303, 422, 303, 403, 401), upload(api=False)),
+    Row("POST", "/submissions/entry", (303, 303, 303, 422, 303, 403, 401), entry),
     Row("POST", "/submissions/{submission_id}/approve", STEP, submission_url("/approve", "validated")),
     Row(
         "POST",

@@ -327,3 +327,89 @@ def test_an_officer_starts_a_monitoring_run_and_everyone_sees_the_stored_runs(si
     assert anonymous["runs"][0]["id"] == newest["id"] and anonymous["runs"][0]["actor"] is None
     assert anonymous["may_run"] is False and site.clients["w.officer"].get("/runs.json").json()["may_run"] is True
     assert "立即运行" in site.clients["w.officer"].get("/runs?lang=zh").text
+
+
+def grid_form(site: Site, who: str, url: str) -> dict[str, Any]:
+    """The JSON twin of the online entry page."""
+    answer = site.clients[who].get(url.replace("/submissions/entry", "/submissions/entry.json"))
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+def test_values_typed_into_the_online_grid_are_checked_line_by_line_and_sent_as_a_submission(site: Site) -> None:
+    chooser = grid_form(site, "w.kenya", "/submissions/entry")
+    assert (chooser["places"], chooser["indicator"], chooser["lines"]) == ("404", None, [])  # the scope, as M49
+    year = site.year()
+    url = f"/submissions/entry?indicator=11.1.1&geo=KEN%20ke_nairobi%20404&first={year}&last={year + 2}"
+    grid = grid_form(site, "w.kenya", url)
+    assert grid["indicator"]["unit"] == "percent"
+    lines = [(line["geo"], line["period"], line["value"], line["published"]) for line in grid["lines"]]
+    assert lines == [  # KEN and 404 are one place: its lines come once
+        ("404", year, "", None), ("404", year + 1, "", None), ("404", year + 2, "", None),
+        ("ke_nairobi", year, "", None), ("ke_nairobi", year + 1, "", None), ("ke_nairobi", year + 2, "", None),
+    ]  # fmt: skip
+
+    def send(values: list[str], **extra: Any) -> Any:
+        data = {
+            "indicator": "11.1.1",
+            "geo": [line["geo"] for line in grid["lines"]],
+            "period": [str(line["period"]) for line in grid["lines"]],
+            "value": values,
+            "source": "KNBS household survey",
+            **extra,
+        }
+        return site.post("w.kenya", "/submissions/entry", data=data)
+
+    before = site.submissions()
+    empty = send([""] * 6)
+    assert empty.status_code == 422 and "no value was entered" in empty.text
+    wrong = send(["35.5", "", "abc", "", "120", ""])
+    assert wrong.status_code == 422 and site.submissions() == before
+    # the problems are shown on their lines (3: "abc"; 5: above 100 %), the others are not marked
+    invalid = set(re.findall(r'aria-describedby="(value-\d+)-problem"', wrong.text))
+    assert invalid == {"value-3", "value-5"}
+    assert 'value="abc"' in wrong.text and 'value="35.5"' in wrong.text  # what was typed stays in the grid
+    assert "2 lines have problems: nothing was stored." in wrong.text
+
+    sent = send(["35.5", "", "36.25", "", "41", ""])
+    assert sent.status_code == 303, sent.text
+    number = number_of(sent)
+    shown = site.clients["w.kenya"].get(f"/submissions/{number}.json").json()["submission"]
+    assert (shown["rows"], shown["source"], shown["format"]) == (3, "KNBS household survey", "csv")
+    assert re.fullmatch(r"entry-11\.1\.1-\d{8}T\d{6}\.csv", shown["file_name"])
+    original = site.clients["w.kenya"].get(f"/submissions/{number}/original").text
+    assert original == (
+        "indicator,geo,period,value\n"
+        f"11.1.1,404,{year},35.5\n11.1.1,404,{year + 2},36.25\n11.1.1,ke_nairobi,{year + 1},41\n"
+    )
+    api = TestClient(site.app)
+    for step in ("approve", "publish"):
+        assert (
+            api.post(f"/api/v1/submissions/{number}/{step}", json={}, headers=site.api("w.officer")).status_code == 200
+        )
+    again = grid_form(site, "w.kenya", url)  # the grid shows what is published beside each line
+    assert [line["published"] for line in again["lines"]] == [35.5, None, 36.25, None, 41.0, None]
+
+
+def test_a_focal_point_typing_a_value_for_another_country_gets_it_reported_on_its_line(site: Site) -> None:
+    year = site.year()
+    data = {
+        "indicator": "11.1.1",
+        "geo": ["404", "800"],
+        "period": [str(year), str(year)],
+        "value": ["30", "40"],
+        "source": "typed",
+    }
+    before = site.submissions()
+    answer = site.post("w.kenya", "/submissions/entry", data=data)
+    assert answer.status_code == 422 and site.submissions() == before
+    assert set(re.findall(r'aria-describedby="(value-\d+)-problem"', answer.text)) == {"value-2"}
+    assert "Uganda" in answer.text
+    many = "/submissions/entry.json?indicator=11.1.1&geo=KEN+UGA+TZA+RWA&first=1950&last=2100"
+    too_many = site.clients["w.kenya"].get(many)
+    assert too_many.status_code == 400
+    assert too_many.json()["error"]["details"]["found"] == "4 places × 151 years = 604"
+    backwards = site.clients["w.kenya"].get("/submissions/entry.json?indicator=11.1.1&geo=KEN&first=2025&last=2020")
+    assert (
+        backwards.status_code == 400 and backwards.json()["error"]["details"]["expected"] == "a last year from 2025 on"
+    )

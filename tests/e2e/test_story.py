@@ -96,6 +96,29 @@ def test_submit_fix_approve_publish_and_read_in_both_languages(
     assert page.locator(".state").first.inner_text() == "validated"
     assert page.locator("table.changes tbody tr").count() == 3
     page.screenshot(path=str(artifacts / "02-submission-stored.png"), full_page=True)
+
+    # -- and types Nairobi's values into the online grid: a typo is marked on its line, then fixed ------
+    page.goto(base + "/submissions/new")
+    page.get_by_role("link", name="Enter values", exact=True).click()
+    page.select_option("#entry-indicator", "11.1.1")
+    page.fill("#entry-geo", "ke_nairobi")
+    page.fill("#entry-first", "2023")
+    page.fill("#entry-last", "2024")
+    page.get_by_role("button", name="Show the grid").click()
+    expect(page.locator("table.entry tbody tr")).to_have_count(2)
+    page.fill("#value-1", "28,5")  # a decimal comma: not a number here
+    page.fill("#value-2", "27.9")
+    page.fill("#source", "Nairobi city survey")
+    page.get_by_role("button", name="Validate and send").click()
+    expect(page.locator("#value-1")).to_have_attribute("aria-invalid", "true")
+    assert page.locator("#value-2").get_attribute("aria-invalid") is None
+    assert page.locator("#value-1").input_value() == "28,5"  # what was typed stays
+    assert no_sideways_scroll(page)
+    page.screenshot(path=str(artifacts / "02b-entry-grid.png"), full_page=True)
+    page.fill("#value-1", "28.5")
+    page.get_by_role("button", name="Validate and send").click()
+    page.wait_for_url(re.compile(r"/submissions/\d+\?created=1$"))
+    assert page.locator("table.changes tbody tr").count() == 2
     sign_out(page)
 
     # -- the officer reviews the diff, approves and publishes ---------------------------------------------

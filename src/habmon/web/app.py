@@ -33,6 +33,7 @@ BUILTIN_FEATURES = (
     "habmon.web.api.v1",
     "habmon.web.api.monitoring",
     "habmon.web.api.reference",
+    "habmon.web.pages.entry",  # before submissions: /submissions/entry is not a submission id
     "habmon.web.pages.submissions",
     "habmon.web.admin",
     "habmon.web.api.submissions",
