@@ -6,5 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 .venv/bin/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 -o src/habmon/web/locale/habmon.pot --no-location --sort-output .
 for lang in zh; do
-  .venv/bin/pybabel update -i src/habmon/web/locale/habmon.pot -d src/habmon/web/locale -D habmon -l "$lang" --no-fuzzy-matching
+  .venv/bin/pybabel update -i src/habmon/web/locale/habmon.pot -d src/habmon/web/locale -D habmon -l "$lang" --no-fuzzy-matching --width 120 --ignore-obsolete
 done

@@ -237,7 +237,6 @@ def register(site: Site) -> None:
         org_type = organization_type or OrganizationType(base["organization_type"])
         values = {**base, "organization": org, "organization_type": str(org_type), "source": source}
         values["method_note"] = method_note
-        first, last = (min(period), max(period)) if period else (this_year - 2, this_year - 1)
         if not sent:
             empty = HabmonError(
                 "no value was entered",
@@ -247,42 +246,33 @@ def register(site: Site) -> None:
             )
             if wants_json(request):
                 raise empty
+            marked = typed
             general = [{"severity": "error", "title": str(empty), "expected": empty.expected, "found": empty.found}]
-            return page(
-                request,
-                who,
-                indicator=chosen,
-                places=places,
-                first=first,
-                last=last,
-                lines=typed,
-                values=values,
-                general=general,
-                status=422,
-            )
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-        name = f"entry-{re.sub(r'[^A-Za-z0-9._-]', '_', chosen.code)}-{stamp}.csv"
-        with tempfile.TemporaryDirectory(prefix="habmon-entry-") as directory:
-            path = Path(directory) / name
-            path.write_text(text, encoding="utf-8")
-            outcome = submissions_for(site, who).submit(
-                path,
-                organization=org,
-                organization_type=org_type,
-                source=source.strip() or None,
-                method_note=method_note.strip() or None,
-                fmt="csv",
-                source_name=name,
-            )
-        if outcome.submission_id is not None:
+        else:
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+            name = f"entry-{re.sub(r'[^A-Za-z0-9._-]', '_', chosen.code)}-{stamp}.csv"
+            with tempfile.TemporaryDirectory(prefix="habmon-entry-") as directory:
+                path = Path(directory) / name
+                path.write_text(text, encoding="utf-8")
+                outcome = submissions_for(site, who).submit(
+                    path,
+                    organization=org,
+                    organization_type=org_type,
+                    source=source.strip() or None,
+                    method_note=method_note.strip() or None,
+                    fmt="csv",
+                    source_name=name,
+                )
+            if outcome.submission_id is not None:
+                if wants_json(request):
+                    body = {**outcome.to_dict(), "lines_sent": len(sent), "lines_empty": len(typed) - len(sent)}
+                    return site.renderer.respond(request, Page("", body, status_code=201 if outcome.created else 200))
+                flag = "created" if outcome.created else "existing"
+                return RedirectResponse(f"/submissions/{outcome.submission_id}?{flag}=1", status_code=303)
             if wants_json(request):
-                body = {**outcome.to_dict(), "lines_sent": len(sent), "lines_empty": len(typed) - len(sent)}
-                return site.renderer.respond(request, Page("", body, status_code=201 if outcome.created else 200))
-            flag = "created" if outcome.created else "existing"
-            return RedirectResponse(f"/submissions/{outcome.submission_id}?{flag}=1", status_code=303)
-        if wants_json(request):
-            raise InvalidDocument(name, outcome.report)
-        marked, general = with_problems(typed, sent, outcome)
+                raise InvalidDocument(name, outcome.report)
+            marked, general = with_problems(typed, sent, outcome)
+        first, last = (min(period), max(period)) if period else (this_year - 2, this_year - 1)
         return page(
             request,
             who,
