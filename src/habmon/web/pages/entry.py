@@ -63,6 +63,12 @@ def place_codes(text: str) -> list[str]:
     return [code for code in re.split(r"[\s,]+", text) if code]
 
 
+def default_years(first: int | None, last: int | None) -> tuple[int, int]:
+    """The years asked for, else the last two full years (data arrive a year or more after the fact)."""
+    this_year = datetime.now(UTC).year
+    return (this_year - 2 if first is None else first, this_year - 1 if last is None else last)
+
+
 def years_between(first: int, last: int) -> list[int]:
     if last < first:
         raise HabmonError(
@@ -172,18 +178,17 @@ def register(site: Site) -> None:
             request, Page("submissions/entry.html", data, title="Enter values", status_code=status)
         )
 
-    this_year = datetime.now(UTC).year
-
     @page_route(router, "/submissions/entry", name="submissions.entry")
     def entry_page(
         request: Request,
         who: CurrentPrincipal,
         indicator: Annotated[str | None, Query(max_length=40)] = None,
         geo: Annotated[str | None, Query(max_length=2000)] = None,
-        first: Annotated[int, Query(ge=1950, le=2100)] = this_year - 2,
-        last: Annotated[int, Query(ge=1950, le=2100)] = this_year - 1,
+        first: Annotated[int | None, Query(ge=1950, le=2100, description="default: two years ago")] = None,
+        last: Annotated[int | None, Query(ge=1950, le=2100, description="default: last year")] = None,
     ) -> Response:
         """The chooser (indicator, places, years) and, once chosen, the grid."""
+        first, last = default_years(first, last)
         places = geo if geo is not None else " ".join(sorted(who.geo_scope))
         chosen = None if not indicator else services.registry().get(indicator)
         years = years_between(first, last)
@@ -272,7 +277,7 @@ def register(site: Site) -> None:
             if wants_json(request):
                 raise InvalidDocument(name, outcome.report)
             marked, general = with_problems(typed, sent, outcome)
-        first, last = (min(period), max(period)) if period else (this_year - 2, this_year - 1)
+        first, last = default_years(min(period, default=None), max(period, default=None))
         return page(
             request,
             who,
