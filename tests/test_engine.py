@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 
 import pandas as pd
@@ -12,8 +13,10 @@ from typer.testing import CliRunner
 from habmon.cli.main import app
 from habmon.engine.aggregate import Level
 from habmon.engine.backends import EngineUnavailable, connect
-from habmon.engine.service import aggregate_indicator, progress_of
+from habmon.engine.run import aggregate_frame, panel_of, snapshot_totals
+from habmon.engine.service import IndicatorData, aggregate_indicator, progress_of
 from habmon.geo.model import UnitKind
+from habmon.indicators.model import GapFilling
 from habmon.methods.progress import Method, Point, Status
 from habmon.services import Monitor
 
@@ -167,3 +170,33 @@ def test_progress_command_shows_the_baseline_requested_and_used(demo: Monitor) -
     assert data["series"][-1]["year"] == 2022 and data["series"][-1]["coverage"] == pytest.approx(0.983, abs=0.001)
     text = runner.invoke(app, args)
     assert text.exit_code == 0 and "requested 2015, used 2020" in text.output and "rejected" in text.output
+
+
+def test_a_regional_mean_on_the_real_geography_is_the_same_in_the_panel_and_the_service(demo: Monitor) -> None:
+    """11.1.1 as if its registry said ``gap_filling: regional_mean``: a country without a value (own or within
+    two years) takes its SDG sub-region's urban-population-weighted mean — in the monitoring run's panel and
+    in ``habmon aggregate`` alike; the coverage stays that of the reporting countries."""
+    shipped = demo.registry().get("11.1.1")
+    rule = shipped.aggregation.model_copy(update={"gap_filling": GapFilling.REGIONAL_MEAN})
+    regional = shipped.model_copy(update={"aggregation": rule})
+    backend = connect("duckdb")
+    data = replace(IndicatorData.load(demo, "11.1.1"), indicator=regional)
+    (nearest,) = IndicatorData.load(demo, "11.1.1").aggregate(2022, Level.WORLD, backend)
+    (world,) = data.aggregate(2022, Level.WORLD, backend)
+    assert (world.units_reported, world.coverage) == (nearest.units_reported, nearest.coverage)  # 197, 98.3 %
+    assert world.imputed_units > nearest.imputed_units and world.value != pytest.approx(nearest.value, abs=1e-6)
+    assert world.gap_filling == "nearest (±2 years), then sub-region mean"
+    # every estimated country is in a sub-region with a reporter: the world's people are the sub-regions' sums
+    subregions = data.aggregate(2022, Level.SUBREGION, backend)
+    assert world.people == pytest.approx(sum(s.people for s in subregions if s.people is not None), rel=1e-9)
+
+    panel = panel_of(demo, [regional], snapshot_totals(demo, [regional], as_of=2**31 - 1))
+    frame = aggregate_frame(backend, panel)
+    (row,) = frame[(frame["level"] == "world") & (frame["period"] == 2022)].to_dict("records")
+    assert row["value"] == pytest.approx(world.value, rel=1e-12)
+    assert row["coverage"] == pytest.approx(world.coverage, rel=1e-12)
+    assert (row["units_reported"], row["imputed_units"], row["units_total"]) == (
+        world.units_reported,
+        world.imputed_units,
+        world.units_total,
+    )

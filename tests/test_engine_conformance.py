@@ -14,7 +14,7 @@ import ibis
 import pandas as pd
 import pytest
 
-from habmon.engine.aggregate import Level, aggregate_expr, fill_gaps
+from habmon.engine.aggregate import Level, aggregate_expr, fill_gaps, regional_means
 from habmon.engine.backends import connect
 from habmon.engine.service import aggregate_indicator
 from habmon.indicators.model import AggregationMethod
@@ -75,3 +75,28 @@ def test_gap_filling_is_backend_independent() -> None:
     assert filled.loc["A", "value"] == 1.0 and filled.loc["A", "period_used"] == 2020  # tie: the earlier year
     assert filled.loc["B", "value"] == 3.0 and bool(filled.loc["B", "imputed"])
     assert "C" not in filled.index  # 3 years away: no value
+
+
+def test_regional_means_fill_missing_members_outside_the_coverage(backend: Any) -> None:
+    # X: A reports 10 (w 100), B is missing (w 300) → B takes 10; Y: C reports 50 (w 100), D (w 500) takes 50
+    values = pd.DataFrame({"geo": ["A", "C"], "value": [10.0, 50.0], "imputed": [False, False]})
+    regions = pd.DataFrame({"group": ["X", "X", "Y", "Y"], "geo": ["A", "B", "C", "D"]})
+    filled = regional_means(values, WEIGHTS, regions).set_index("geo")
+    assert filled.loc["B", "value"] == 10.0 and filled.loc["D", "value"] == 50.0
+    assert list(filled["regional"]) == [False, False, True, True] and list(filled["imputed"]) == [
+        False,
+        False,
+        True,
+        True,
+    ]
+    world = pd.DataFrame({"group": ["001"] * 4, "geo": ["A", "B", "C", "D"]})
+    expr = aggregate_expr(
+        ibis.memtable(filled.reset_index()),
+        ibis.memtable(WEIGHTS),
+        ibis.memtable(world),
+        AggregationMethod.WEIGHTED_MEAN,
+    )
+    (row,) = backend.execute(expr).to_dict("records")
+    assert row["value"] == pytest.approx((10 * 400 + 50 * 600) / 1000)  # each region at its full weight: 34
+    assert row["weight_reported"] / row["weight_total"] == pytest.approx(200 / 1000)  # reporters only
+    assert (row["units_reported"], row["imputed_units"], row["units_total"]) == (2, 2, 4)

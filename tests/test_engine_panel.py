@@ -12,7 +12,7 @@ import ibis
 import pandas as pd
 import pytest
 
-from habmon.engine.aggregate import Level
+from habmon.engine.aggregate import Level, NotAggregable
 from habmon.engine.panel import (
     AGGREGATE_COLUMNS,
     IndicatorSpec,
@@ -368,3 +368,47 @@ def test_membership_frame_keeps_runs_of_years_of_a_dated_hierarchy() -> None:
     runs = {row.geo: (row.group, row.first_period, row.last_period) for row in frame.itertuples()}
     # valid at the end of the year: the old country through 2010, the new ones from 2011
     assert runs == {"SDN_OLD": ("002", 2008, 2010), "SDN": ("002", 2011, 2013), "SSD": ("002", 2011, 2013)}
+
+
+# -- gap filling by the regional mean ---------------------------------------------------------------------------------
+
+REGIONAL = (IndicatorSpec("D", WM, weight="W", max_gap_years=0, min_coverage=0.5, people=True, regional=True),)
+REGIONAL_OBSERVATIONS = [
+    ("D", "p1", 2002, "", 10.0), ("D", "p2", 2002, "", 30.0), ("D", "p4", 2002, "", 40.0),  # p3, p5: no value
+    ("D", "p1", 2003, "", 12.0),  # 2003: only p1
+]  # fmt: skip
+
+
+def regional_panel() -> Panel:
+    panel = make_panel(REGIONAL_OBSERVATIONS, REGIONAL)
+    return Panel(*(getattr(panel, f) for f in ("observations", "weights", "membership", "specs")),
+                 panel.first_period, panel.last_period, regional_level="region")  # fmt: skip
+
+
+def test_a_missing_member_takes_its_regions_weighted_mean_outside_the_coverage(series_of: Any) -> None:
+    rows = as_dict(series_of(regional_panel(), lambda p, s: p.aggregates(s)))
+    # 2002, R1 = p1 (10, w 100), p2 (30, w 300), p3 (none, w 100) → p3 takes (10·100 + 30·300) / 400 = 25;
+    # R2 = p4 (40, w 400), p5 (none, w 600) → p5 takes 40
+    r1, r2, world = (rows[(level, group, "D", "", 2002)] for level, group in
+                     (("region", "R1"), ("region", "R2"), ("world", "001")))  # fmt: skip
+    assert r1["value"] == pytest.approx(25.0) and r2["value"] == pytest.approx(40.0)
+    assert (r1["units_reported"], r1["imputed_units"], r1["units_total"]) == (2, 1, 3)
+    assert r1["coverage"] == pytest.approx(400 / 500) and r2["coverage"] == pytest.approx(400 / 1000)
+    # the world weighs each region by all its members: (1000 + 9000 + 25·100 + 16000 + 40·600) / 1500 = 35
+    # (without the regional means it would be the reporters' mean, (1000 + 9000 + 16000) / 800 = 32.5)
+    assert world["value"] == pytest.approx(35.0) and world["people"] == pytest.approx(35.0 / 100 * 1500)
+    assert (world["units_reported"], world["imputed_units"], world["units_total"]) == (3, 2, 5)
+    assert world["coverage"] == pytest.approx(800 / 1500) and world["published"]
+    # G (p1, p4) has both values: nothing estimated
+    g = rows[("group", "G", "D", "", 2002)]
+    assert g["value"] == pytest.approx((10 * 100 + 40 * 400) / 500) and g["imputed_units"] == 0
+    # 2003: R1's mean is p1's 12 (p2 and p3 take it); no member of R2 reports, so R2 stays empty
+    r1_2003, r2_2003 = rows[("region", "R1", "D", "", 2003)], rows[("region", "R2", "D", "", 2003)]
+    assert r1_2003["value"] == pytest.approx(12.0) and (r1_2003["units_reported"], r1_2003["imputed_units"]) == (1, 2)
+    assert r2_2003["units_reported"] == 0 and (r2_2003["value"] is None or math.isnan(r2_2003["value"]))
+    assert rows[("world", "001", "D", "", 2003)]["value"] == pytest.approx(12.0)
+
+
+def test_a_regional_mean_is_refused_for_sums() -> None:
+    with pytest.raises(NotAggregable, match="weighted means only"):
+        IndicatorSpec("B", SUM, regional=True)

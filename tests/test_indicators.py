@@ -136,6 +136,19 @@ def test_structural_errors_carry_the_path_inside_the_indicator() -> None:
     assert "aggregation" in paths
 
 
+def test_a_regional_mean_is_refused_for_a_sum_with_the_path_and_why() -> None:
+    plan = parse_plan(minimal_plan())
+    doc = _indicator(measures=["IA-A"])
+    doc["aggregation"] = {"method": "sum", "gap_filling": "regional_mean"}
+    _, report = validate_registry({"r/11.1.1.yaml": doc}, _codelists(), plan)
+    (problem,) = [p for p in report if p.path == "aggregation"]
+    assert "regional_mean needs method weighted_mean, not sum" in problem.message
+    doc["aggregation"] = {"method": "weighted_mean", "weight": "POP.URBAN", "gap_filling": "regional_mean"}
+    registry, report = validate_registry({"r/11.1.1.yaml": doc}, _codelists(), plan)
+    assert registry is not None, [p.message for p in report]
+    assert registry.get("11.1.1").aggregation.gap_filling_text() == "nearest (±2 years), then sub-region mean"
+
+
 def test_registry_dir_with_a_broken_file_names_it(tmp_path: Path, plan: Plan) -> None:
     for path in REGISTRY.glob("*.yaml"):
         (tmp_path / path.name).write_bytes(path.read_bytes())

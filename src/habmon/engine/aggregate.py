@@ -13,6 +13,10 @@ For a weighted mean (e.g. 11.1.1 weighted by urban population)::
 Gaps: a member without a value for the year takes the value of its nearest year within the
 indicator's ``max_gap_years`` (registry ``aggregation.gap_filling: nearest``; the earlier year on a
 tie). Such values are counted as ``imputed_units`` (nature E) and included in the coverage.
+With ``gap_filling: regional_mean`` a country still without a value then takes its SDG sub-region's
+weighted mean of the year (:func:`regional_means`): it counts in the value, the people and
+``imputed_units``, but neither in the coverage nor in ``units_reported`` — the coverage stays the share
+of the weight that reported.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import ibis
 import pandas as pd
 
 from habmon.geo.model import Geography, UnitKind
-from habmon.indicators.model import AggregationMethod, GapFilling, Indicator, Unit
+from habmon.indicators.model import AggregationMethod, Indicator, Unit
 from habmon.problems import HabmonError
 
 WORLD = "001"
@@ -110,21 +114,42 @@ def fill_gaps(values: pd.DataFrame, year: int, max_gap_years: int) -> pd.DataFra
     )
 
 
+def regional_means(values: pd.DataFrame, weights: pd.DataFrame, regions: pd.DataFrame) -> pd.DataFrame:
+    """``values`` (geo, value, imputed) and, for each country of ``regions`` (group, geo) without a value, its
+    region's weighted mean (over members with a value and a positive weight), flagged ``imputed`` and
+    ``regional``; a region where no member reports gives nothing."""
+    own = values.assign(regional=False)
+    weight = weights.set_index("geo")["weight"]
+    members = regions.merge(own[["geo", "value"]], on="geo", how="left")
+    members["w"] = members["geo"].map(weight).fillna(0.0).astype("float64")
+    known = members[members["value"].notna() & (members["w"] > 0)]
+    sums = known.assign(vw=known["value"] * known["w"]).groupby("group")[["vw", "w"]].sum()
+    mean = (sums["vw"] / sums["w"]).rename("mean")
+    missing = members[members["value"].isna()].join(mean, on="group").dropna(subset=["mean"])
+    filled = pd.DataFrame(
+        {"geo": missing["geo"].to_numpy(), "value": missing["mean"].to_numpy(dtype="float64"), "imputed": True}
+    ).assign(regional=True)
+    return pd.concat([own, filled], ignore_index=True) if len(filled) else own
+
+
 def aggregate_expr(values: Any, weights: Any, membership: Any, method: AggregationMethod) -> Any:
-    """The Ibis expression: one row per group with value, weights, counts."""
+    """The Ibis expression: one row per group with value, weights, counts. ``values`` may carry ``regional``
+    (values estimated from a regional mean: in the value, not in the coverage or the units reported)."""
     weights = weights.rename(weight_geo="geo")
     values = values.rename(value_geo="geo")
     joined = membership.left_join(weights, membership.geo == weights.weight_geo).left_join(
         values, membership.geo == values.value_geo
     )
-    reported = joined.value.notnull()
+    has_value = joined.value.notnull()
+    regional = joined.regional.fill_null(False) if "regional" in values.columns else ibis.literal(False)
+    reported = has_value & ~regional
     imputed = joined.imputed.fill_null(False)
     weight = joined.weight.fill_null(0)
     if method == AggregationMethod.WEIGHTED_MEAN:
-        numerator = (joined.value * weight).sum(where=reported & (weight > 0))
-        denominator = weight.sum(where=reported & (weight > 0))
+        numerator = (joined.value * weight).sum(where=has_value & (weight > 0))
+        denominator = weight.sum(where=has_value & (weight > 0))
     else:  # SUM
-        numerator = joined.value.sum(where=reported)
+        numerator = joined.value.sum(where=has_value)
         denominator = ibis.literal(1.0)
     grouped = joined.group_by(joined.group).aggregate(
         numerator=numerator,
@@ -132,7 +157,7 @@ def aggregate_expr(values: Any, weights: Any, membership: Any, method: Aggregati
         weight_reported=weight.sum(where=reported),
         weight_total=weight.sum(),
         units_reported=reported.sum(),
-        imputed_units=(reported & imputed).sum(),
+        imputed_units=(has_value & imputed).sum(),
         units_total=joined.count(),
     )
     return grouped.mutate(value=grouped.numerator / grouped.denominator)
@@ -158,8 +183,9 @@ def aggregate(
             hint="organizational indicators are not aggregated over the geography",
         )
     membership = members(geography, level, year)
+    columns = ["geo", "value", "imputed", *(["regional"] if "regional" in values.columns else [])]
     expr = aggregate_expr(
-        ibis.memtable(values[["geo", "value", "imputed"]]),
+        ibis.memtable(values[columns]),
         ibis.memtable(weights[["geo", "weight"]]),
         ibis.memtable(membership),
         method,
@@ -181,9 +207,7 @@ def aggregate(
                 units_total=int(row.units_total),
                 imputed_units=int(row.imputed_units),
                 published=coverage is not None and coverage >= indicator.aggregation.min_coverage,
-                gap_filling=f"{indicator.aggregation.gap_filling} (±{indicator.aggregation.max_gap_years} years)"
-                if indicator.aggregation.gap_filling == GapFilling.NEAREST
-                else "none",
+                gap_filling=indicator.aggregation.gap_filling_text(),
             )
         )
     return result

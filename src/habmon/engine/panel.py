@@ -85,11 +85,12 @@ class IndicatorSpec:
     indicator: str
     method: AggregationMethod
     weight: str | None = None
-    gap_filling: bool = True  # registry aggregation.gap_filling: nearest
+    gap_filling: bool = True  # registry aggregation.gap_filling: nearest (or regional_mean, which starts with it)
     max_gap_years: int = 2
     min_coverage: float = 0.5
     direction: Direction = Direction.INCREASE
     people: bool = False  # a percentage aggregated as a weighted mean: people = value / 100 × Σw
+    regional: bool = False  # registry gap_filling: regional_mean — then the region's mean (Panel.regional_level)
 
     def __post_init__(self) -> None:
         if self.method not in (AggregationMethod.WEIGHTED_MEAN, AggregationMethod.SUM):
@@ -99,6 +100,13 @@ class IndicatorSpec:
                 found=str(self.method),
                 hint="organizational indicators are not aggregated over the geography",
             )
+        if self.regional and self.method != AggregationMethod.WEIGHTED_MEAN:
+            raise NotAggregable(
+                f"indicator {self.indicator}: a regional mean fills gaps of weighted means only",
+                expected="weighted_mean",
+                found=str(self.method),
+                hint="use gap_filling nearest or none for sums",
+            )
 
     @classmethod
     def of(cls, indicator: Indicator) -> IndicatorSpec:
@@ -107,11 +115,12 @@ class IndicatorSpec:
             indicator=indicator.code,
             method=rule.method,
             weight=rule.weight,
-            gap_filling=rule.gap_filling == GapFilling.NEAREST,
+            gap_filling=rule.gap_filling != GapFilling.NONE,
             max_gap_years=rule.max_gap_years,
             min_coverage=rule.min_coverage,
             direction=indicator.direction,
             people=indicator.unit == Unit.PERCENT and rule.method == AggregationMethod.WEIGHTED_MEAN,
+            regional=rule.gap_filling == GapFilling.REGIONAL_MEAN,
         )
 
     @property
@@ -130,12 +139,13 @@ def spec_frame(specs: Iterable[IndicatorSpec]) -> pd.DataFrame:
             "min_coverage": float(s.min_coverage),
             "sign": 1.0 if s.direction == Direction.INCREASE else -1.0,
             "people": s.people,
+            "regional": s.regional,
         }
         for s in specs
     ]
     columns = ["indicator", "weighted", "weight_key", "aggregation_gap", "comparison_gap", "min_coverage", "sign"]
-    return pd.DataFrame(rows, columns=[*columns, "people"]).astype(
-        {"weighted": bool, "aggregation_gap": "int64", "comparison_gap": "int64", "people": bool}
+    return pd.DataFrame(rows, columns=[*columns, "people", "regional"]).astype(
+        {"weighted": bool, "aggregation_gap": "int64", "comparison_gap": "int64", "people": bool, "regional": bool}
     )
 
 
@@ -188,6 +198,7 @@ class Panel:
     specs: tuple[IndicatorSpec, ...]
     first_period: int
     last_period: int
+    regional_level: str = str(Level.SUBREGION)  # whose groups' means fill the gaps of ``regional`` indicators
 
     @property
     def words(self) -> int:
@@ -332,6 +343,11 @@ class Panel:
         targets = self.targets(series).join(cells, ["indicator", "disaggregation"])
         gaps = targets.select("indicator", "disaggregation", "period", gap="aggregation_gap")
         filled = self.filled(series, gaps, every_observed=True)
+        regional = any(s.regional for s in self.specs)
+        if regional:
+            columns = [*KEY, "period", "value", "imputed"]
+            own = filled.select(*columns, regional=ibis.literal(False))
+            filled = own.union(self._regional_means(filled, targets))
         gids, geo_sig, sig_groups = self.signatures()
         rows = (
             filled.join(geo_sig, "geo")
@@ -346,13 +362,19 @@ class Panel:
         key = (
             rows.sig.cast("int64") * (1 << 40) + rows.cell.cast("int64") * (1 << 16) + (rows.period - self.first_period)
         )
-        rows = rows.select("value", "imputed", "weighted", w=weight, key=key)
+        rows = rows.select("value", "imputed", *(["regional"] if regional else []), "weighted", w=weight, key=key)
         positive = rows.w > 0
+        if regional:  # values from a regional mean are in the value, not in the coverage or the units reported
+            counted = {
+                "weight_reported": rows.w.sum(where=~rows.regional).fill_null(0.0),
+                "units_reported": rows.count(where=~rows.regional),
+            }
+        else:
+            counted = {"weight_reported": rows.w.sum(), "units_reported": rows.count()}
         keyed = rows.group_by("key").aggregate(  # numerator: Σwv over positive weights for means, Σv for sums
             numerator=ibis.ifelse(rows.weighted, ibis.ifelse(positive, rows.value * rows.w, 0.0), rows.value).sum(),
             denominator=ibis.ifelse(positive, rows.w, 0.0).sum(),
-            weight_reported=rows.w.sum(),
-            units_reported=rows.count(),
+            **counted,
             imputed_units=rows.count(where=rows.imputed),
         )
         low = (1 << 40) - 1  # cell and year: the same bits in both keys
@@ -403,6 +425,37 @@ class Panel:
             published=out.coverage.notnull() & (out.coverage >= out.min_coverage).fill_null(False),
             weight_reported="weight_reported",
             weight_total="weight_total",
+        )
+
+    def _regional_means(self, filled: Any, targets: Any) -> Any:
+        """For each member of a ``regional_level`` group without a value (own or nearest year) at a target period
+        of a ``regional`` indicator: the group's weighted mean of the members with a value and a positive weight
+        (imputed, regional). A group where no member has a value gives nothing."""
+        t = targets.filter(targets.regional).select("indicator", "disaggregation", "period", "weight_key")
+        m = self.membership
+        m = m.filter(m.level == self.regional_level).select("group", "geo", "first_period", "last_period")
+        candidates = t.cross_join(m).filter(lambda x: _valid(x, x.period))
+        candidates = candidates.select("indicator", "disaggregation", "period", "weight_key", "group", "geo")
+        candidates = candidates.left_join(self._weights(), ["weight_key", "geo", "period"])
+        have = filled.select(*KEY, "period", "value")
+        candidates = candidates.left_join(have, [*KEY, "period"])
+        w = candidates.weight.fill_null(ibis.ifelse(candidates.weight_key == NO_WEIGHT, 1.0, 0.0))
+        candidates = candidates.select(*KEY, "period", "group", "value", w=w)
+        known = candidates.value.notnull() & (candidates.w > 0)
+        cell = ["indicator", "disaggregation", "period", "group"]
+        sums = candidates.group_by(cell).aggregate(
+            vw=(candidates.value * candidates.w).sum(where=known), w=candidates.w.sum(where=known)
+        )
+        means = sums.filter(sums.w > 0)
+        means = means.select(*cell, mean=means.vw / means.w)
+        missing = candidates.filter(candidates.value.isnull()).select(*KEY, "period", "group")
+        estimated = missing.join(means, cell)
+        return estimated.select(
+            *KEY,
+            "period",
+            value=estimated.mean.cast("float64"),
+            imputed=ibis.literal(True),
+            regional=ibis.literal(True),
         )
 
     def _totals(self, targets: Any, gids: Any) -> Any:

@@ -20,7 +20,7 @@ from habmon.engine.aggregate import Aggregate, Level
 from habmon.engine.backends import connect
 from habmon.engine.panel import AGGREGATE_COLUMNS, IndicatorSpec, Panel, materialized, membership_frame
 from habmon.engine.service import SDG_BASELINE_YEAR, IndicatorData, assess_like_for_like, like_for_like
-from habmon.indicators.model import AggregationMethod, GapFilling, Indicator
+from habmon.indicators.model import AggregationMethod, Indicator
 from habmon.methods.progress import Method
 from habmon.services import Monitor
 from habmon.store import bulk
@@ -59,11 +59,6 @@ class RunSummary:
             "aggregates": self.aggregates,
             "progress": self.progress,
         }
-
-
-def _gap_filling(indicator: Indicator) -> str:
-    rule = indicator.aggregation
-    return f"{rule.gap_filling} (±{rule.max_gap_years} years)" if rule.gap_filling == GapFilling.NEAREST else "none"
 
 
 def _number(x: Any) -> float | None:
@@ -225,7 +220,7 @@ def compute(
         if own is None:
             continue
         own = own.sort_values(["period", "level_order", "group"], kind="stable")
-        gap = _gap_filling(indicator)
+        gap = indicator.aggregation.gap_filling_text()
         for row in own.itertuples(index=False):
             rows.append(_aggregate_row(indicator.code, gap, row))
         aggregates += len(own)

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import func, select
 
-from habmon.engine.aggregate import Aggregate, Level, aggregate, fill_gaps, members
+from habmon.engine.aggregate import Aggregate, Level, aggregate, fill_gaps, members, regional_means
 from habmon.engine.backends import connect
 from habmon.geo.model import Geography, UnitKind
 from habmon.indicators.model import Codelists, Direction, GapFilling, Indicator, TargetBasis
@@ -81,8 +81,7 @@ class IndicatorData:
 
     @property
     def max_gap_years(self) -> int:
-        gap = self.indicator.aggregation
-        return gap.max_gap_years if gap.gap_filling == GapFilling.NEAREST else 0
+        return self.indicator.aggregation.nearest_years
 
     @property
     def years(self) -> list[int]:
@@ -138,12 +137,17 @@ class IndicatorData:
         """Aggregates for one year and level. ``disaggregation``: a part's key, aggregated with the total's
         weights and gap rule; ``only``: the countries whose values may count; ``max_gap_years``: override."""
         values = self.filled(year, disaggregation=disaggregation, only=only, max_gap_years=max_gap_years)
+        weights = self.weights(year)
+        if self.indicator.aggregation.gap_filling == GapFilling.REGIONAL_MEAN and only is None:
+            # like for like (``only``) compares the countries that report: nothing is estimated for the others
+            regions = members(self.geography, Level.SUBREGION, year)
+            values = regional_means(values[["geo", "value", "imputed"]], weights, regions)
         return aggregate(
             self.indicator,
             year,
             level,
             values=values,
-            weights=self.weights(year),
+            weights=weights,
             geography=self.geography,
             backend=backend,
         )

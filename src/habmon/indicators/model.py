@@ -157,6 +157,9 @@ class Appraisal(Frozen):
 class GapFilling(StrEnum):
     NONE = "none"
     NEAREST = "nearest"  # the value of the nearest year within max_gap_years (the earlier on a tie)
+    # nearest as above, then a country still without a value takes its SDG sub-region's weighted mean of that
+    # year (weighted means only); such values are imputed (nature E) and do not count in the coverage
+    REGIONAL_MEAN = "regional_mean"
 
 
 class Aggregation(Frozen):
@@ -177,7 +180,24 @@ class Aggregation(Frozen):
     def _weight_for_weighted_mean(self) -> Aggregation:
         if self.method == AggregationMethod.WEIGHTED_MEAN and not self.weight:
             raise ValueError("weighted_mean needs a weight series")
+        if self.gap_filling == GapFilling.REGIONAL_MEAN and self.method != AggregationMethod.WEIGHTED_MEAN:
+            raise ValueError(
+                f"gap_filling regional_mean needs method weighted_mean, not {self.method} "
+                "(a missing count or sum is not estimated by a regional average)"
+            )
         return self
+
+    @property
+    def nearest_years(self) -> int:
+        """How far (in years) a missing year looks for a value of the same place: 0 without gap filling."""
+        return 0 if self.gap_filling == GapFilling.NONE else self.max_gap_years
+
+    def gap_filling_text(self) -> str:
+        """How gaps are filled, as aggregates report it: none, nearest (±N years), … then sub-region mean."""
+        if self.gap_filling == GapFilling.NONE:
+            return "none"
+        nearest = f"nearest (±{self.max_gap_years} years)"
+        return f"{nearest}, then sub-region mean" if self.gap_filling == GapFilling.REGIONAL_MEAN else nearest
 
 
 class RuleKind(StrEnum):
