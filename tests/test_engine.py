@@ -158,6 +158,18 @@ def test_world_progress_compares_like_with_like_and_is_a_regression(demo: Monito
     assert explicit.like_for_like is not None and explicit.like_for_like.rejected == ()
     assert explicit.progress.status == Status.DETERIORATION
 
+    # the plan's yearly targets on the same trend (CAGR 2020→2022 carried on): 2026's 24.8 is met by the latest
+    # value already; 2027–2029 (24.5, 24.2, 23.9) are moved away from
+    rate = (lff.panel.value_latest / lff.panel.value_baseline) ** (1 / 2) - 1
+    steps = [(m.target.year if m.target else None, m.status, m.projected) for m in report.milestones]
+    assert [(year, status) for year, status, _ in steps] == [
+        (2026, Status.MET), (2027, Status.REGRESSION), (2028, Status.REGRESSION), (2029, Status.REGRESSION)
+    ]  # fmt: skip
+    for year, _, projected in steps[1:]:
+        assert projected == pytest.approx(lff.panel.value_latest * (1 + rate) ** (year - 2022), rel=1e-12)
+    assert report.milestones[-1] == result  # the last yearly target is the one progress is judged against
+    assert [m.status for m in explicit.milestones][1:] == [Status.DETERIORATION] * 3
+
 
 def test_progress_command_shows_the_baseline_requested_and_used(demo: Monitor) -> None:
     args = ["--database", demo.store.url, "progress", "--indicator", "11.1.1", "--geo", "001"]

@@ -180,6 +180,24 @@ def test_projection_is_the_runs_unsd_projection(web: TestClient) -> None:
     assert kinds == ["baseline", "target", "target", "target", "target"]
 
 
+def test_the_plans_yearly_targets_are_judged_on_the_page_as_in_the_api(web: TestClient) -> None:
+    (unsd,) = web.get("/api/v1/progress?indicator=11.1.1&geo=001&method=unsd").json()["items"]
+    (statcan,) = web.get("/api/v1/progress?indicator=11.1.1&geo=001&method=statcan").json()["items"]
+    assert [(m["year"], m["target"], m["status"]) for m in unsd["milestones"]] == [
+        (2026, 24.8, "met"), (2027, 24.5, "regression"), (2028, 24.2, "regression"), (2029, 23.9, "regression")
+    ]  # fmt: skip
+    assert unsd["milestones"][-1]["score"] == pytest.approx(unsd["score"])  # 2029: the target progress aims at
+    table = parse(web.get("/indicators/11.1.1").text).tables["milestones"]
+    status_text = {"met": "Target met", "regression": "Regression", "deterioration": "Deterioration"}
+    # the world's four rows come first; its name spans them (a cell of the first row only)
+    world = [table[1][1:], *table[2:5]]
+    assert table[1][0] == "World" and world == [
+        [str(m["year"]), two(m["target"]), "—" if m["projected"] is None else two(m["projected"]),
+         status_text[m["status"]], status_text[s["status"]]]
+        for m, s in zip(unsd["milestones"], statcan["milestones"], strict=True)
+    ]  # fmt: skip
+
+
 def shipped_kenya_2022() -> float:
     path = data_dir() / "sources" / "sdg_11_1_1_slum_share_by_country.csv"
     with path.open(encoding="utf-8") as handle:

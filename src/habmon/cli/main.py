@@ -754,6 +754,14 @@ def progress_command(
             f"target {result.target} · rate {result.cagr} · score {result.score}"
             + (f" · {result.note}" if result.note else "")
         )
+        if report.milestones:
+            steps = [
+                [m.target.year, _fmt(m.target.value), _fmt(m.projected), str(m.status), _fmt(m.score)]
+                for m in report.milestones
+                if m.target is not None
+            ]
+            columns = ["target year", "target", "projected", "status", "score"]
+            console.print(table("the yearly targets, on the same trend", columns, steps))
 
 
 @app.command("lnob")

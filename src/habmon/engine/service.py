@@ -23,7 +23,7 @@ from habmon.ingest.shipped import PublishedValue, read_published_aggregates
 from habmon.methods.comparison import Comparison, compare
 from habmon.methods.likeforlike import LikeForLike, Panel, choose, explain, required_coverage
 from habmon.methods.lnob import GroupGap, check_parts, gaps, recombine
-from habmon.methods.progress import Method, Point, Progress, Status, assess
+from habmon.methods.progress import Method, Point, Progress, Status, assess, milestone_dict, milestones
 from habmon.problems import HabmonError, Problem, Report
 from habmon.services import Monitor
 from habmon.store import tables as t
@@ -285,6 +285,7 @@ class ProgressReport:
     series: list[tuple[int, float]]  # a place's stored values, or an aggregate's values meeting the publication rule
     coverage: Mapping[int, float | None] = field(default_factory=dict)  # aggregates: coverage of each year
     like_for_like: LikeForLike | None = None  # aggregates only
+    milestones: tuple[Progress, ...] = ()  # the same trend against each yearly target of the place (2026–2029)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -293,13 +294,19 @@ class ProgressReport:
             "geo": self.geo,
             "series": [{"year": y, "value": v, "coverage": self.coverage.get(y)} for y, v in self.series],
             "like_for_like": None if self.like_for_like is None else self.like_for_like.to_dict(),
+            "milestones": [milestone_dict(m) for m in self.milestones],
         }
 
 
+def _targets(indicator: Indicator, geo: str) -> list[Point]:
+    """The indicator's absolute targets for a place, earliest first (the last one is what progress aims at)."""
+    chosen = [x for x in indicator.targets.values if x.geo == geo and x.basis == TargetBasis.ABSOLUTE]
+    return sorted(Point(x.year, x.value) for x in chosen)
+
+
 def _target(indicator: Indicator, geo: str) -> Point | None:
-    targets = [x for x in indicator.targets.values if x.geo == geo and x.basis == TargetBasis.ABSOLUTE]
-    target = max(targets, key=lambda x: x.year) if targets else None
-    return None if target is None else Point(target.year, target.value)
+    targets = _targets(indicator, geo)
+    return targets[-1] if targets else None
 
 
 def aggregate_progress(
@@ -330,13 +337,13 @@ def assess_like_for_like(
     if panel is None or panel.value_baseline is None or panel.value_latest is None or lff.latest_year is None:
         latest = Point(published[-1][0], published[-1][1].value or 0.0) if published else None
         result = Progress(method, Status.INSUFFICIENT_DATA, None, latest, target, None, None, None, lff.reason)
+        steps: tuple[Progress, ...] = ()
     else:
-        result = assess(
-            [(panel.year, panel.value_baseline), (lff.latest_year, panel.value_latest)],
-            direction=data.indicator.direction,
-            method=method,
-            baseline_year=panel.year,
-            target=target,
+        ends = [(panel.year, panel.value_baseline), (lff.latest_year, panel.value_latest)]
+        direction = data.indicator.direction
+        result = assess(ends, direction=direction, method=method, baseline_year=panel.year, target=target)
+        steps = milestones(
+            ends, direction=direction, targets=_targets(data.indicator, code), method=method, baseline_year=panel.year
         )
     return ProgressReport(
         data.indicator.code,
@@ -345,6 +352,7 @@ def assess_like_for_like(
         [(y, a.value) for y, a in published if a.value is not None],
         {y: a.coverage for y, a in published},
         lff,
+        steps,
     )
 
 
@@ -366,14 +374,12 @@ def progress_of(
     stored = monitor.store.series(indicator.code, unit.code, public=True)
     series = [(o.observation.period, o.observation.value) for o in stored if not o.observation.disaggregation]
     clean = [(year, value) for year, value in series if value is not None]
-    result = assess(
-        clean,
-        direction=indicator.direction,
-        method=method,
-        baseline_year=SDG_BASELINE_YEAR if baseline_year is None else baseline_year,
-        target=_target(indicator, unit.code),
-    )
-    return ProgressReport(indicator.code, unit.code, result, clean)
+    since = SDG_BASELINE_YEAR if baseline_year is None else baseline_year
+    targets = _targets(indicator, unit.code)
+    target = targets[-1] if targets else None
+    result = assess(clean, direction=indicator.direction, method=method, baseline_year=since, target=target)
+    steps = milestones(clean, direction=indicator.direction, targets=targets, method=method, baseline_year=since)
+    return ProgressReport(indicator.code, unit.code, result, clean, milestones=steps)
 
 
 # -- disaggregations and leave no one behind -----------------------------------------------

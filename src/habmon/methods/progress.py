@@ -105,6 +105,34 @@ class Progress:
         }
 
 
+def milestones(
+    series: Sequence[tuple[int, float]],
+    *,
+    direction: Direction,
+    targets: Sequence[Point],
+    method: Method = Method.UNSD,
+    baseline_year: int | None = None,
+) -> tuple[Progress, ...]:
+    """The same trend judged against each of several targets, earliest first — the plan's yearly targets
+    2026–2029 ask "is 2026 on track?", not only the last one."""
+    return tuple(
+        assess(series, direction=direction, method=method, baseline_year=baseline_year, target=target)
+        for target in sorted(targets)
+    )
+
+
+def milestone_dict(progress: Progress) -> dict[str, object]:
+    """A target year's judgement: the target, the value projected for that year, the status and score."""
+    target = progress.target
+    return {
+        "year": None if target is None else target.year,
+        "target": None if target is None else target.value,
+        "projected": progress.projected,
+        "status": str(progress.status),
+        "score": progress.score,
+    }
+
+
 def _point(p: Point | None) -> dict[str, float] | None:
     return None if p is None else {"year": p.year, "value": p.value}
 

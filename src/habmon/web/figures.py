@@ -92,6 +92,7 @@ def progress_row(row: Mapping[str, Any]) -> dict[str, Any]:
         "cagr": details.pop("cagr", None),
         "projected": details.pop("projected", None),
         "note": details.pop("note", None),
+        "milestones": details.pop("milestones", None) or [],
         "details": {k: v for k, v in details.items() if k not in ("method", "status", "score")},
     }
 

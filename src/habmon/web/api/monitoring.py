@@ -60,6 +60,16 @@ class PointOut(BaseModel):
     value: float
 
 
+class MilestoneOut(BaseModel):
+    """The same trend judged against one of the place's yearly targets (the plan's 2026–2029 targets)."""
+
+    year: int
+    target: float
+    projected: float | None
+    status: str
+    score: float | None
+
+
 class ProgressOut(BaseModel):
     indicator: str
     geo: str
@@ -74,6 +84,7 @@ class ProgressOut(BaseModel):
     cagr: float | None
     projected: float | None
     note: str | None
+    milestones: list[MilestoneOut]
     details: dict[str, Any]
 
 
