@@ -32,7 +32,9 @@ from habmon.web.auth import CsrfChecked, CurrentPrincipal, refused_early
 from habmon.web.pages.submissions import form_defaults, organization_types_for, outcome_data, submissions_for
 from habmon.web.render import Page, language, page_route, wants_json
 
-MAX_LINES = 500  # places × years on one page
+# places × years on one page: each line sends three form fields, and Starlette reads at most 1,000 fields from a
+# form (its default, which FastAPI does not let a route raise) — 300 lines and the other fields stay below it
+MAX_LINES = 300
 HEADER_ROWS = 1  # the CSV's row 2 is the grid's first value sent
 
 
