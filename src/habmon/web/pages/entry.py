@@ -60,6 +60,18 @@ class Line:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Grid:
+    """What the page shows: the indicator chosen (None: the chooser only), the places as typed, the years and
+    the lines."""
+
+    indicator: Indicator | None
+    places: str
+    first: int
+    last: int
+    lines: tuple[Line, ...] = ()
+
+
 def place_codes(text: str) -> list[str]:
     """Place codes typed in one field, separated by spaces or commas."""
     return [code for code in re.split(r"[\s,]+", text) if code]
@@ -149,27 +161,23 @@ def register(site: Site) -> None:
     def page(
         request: Request,
         who: Principal,
-        *,
-        indicator: Indicator | None,
-        places: str,
-        first: int,
-        last: int,
-        lines: list[Line],
+        shown: Grid,
         values: dict[str, Any],
         general: list[Any] | None = None,
         status: int = 200,
     ) -> Response:
         lang = language(request, services.settings)
+        indicator = shown.indicator
         data = {
             "can_submit": rule_for(who, Action.SUBMIT) != Rule.NEVER,
             "indicators": [{"code": i.code, "name": i.name.get(lang)} for i in services.registry().indicators],
             "indicator": None
             if indicator is None
             else {"code": indicator.code, "name": indicator.name.get(lang), "unit": str(indicator.unit)},
-            "places": places,
-            "first": first,
-            "last": last,
-            "lines": [line.to_dict() for line in lines],
+            "places": shown.places,
+            "first": shown.first,
+            "last": shown.last,
+            "lines": [line.to_dict() for line in shown.lines],
             "max_lines": MAX_LINES,
             "values": values,
             "organization_types": organization_types_for(who),
@@ -195,16 +203,7 @@ def register(site: Site) -> None:
         chosen = None if not indicator else services.registry().get(indicator)
         years = years_between(first, last)
         lines = grid(chosen, place_codes(places), years, language(request, services.settings)) if chosen else []
-        return page(
-            request,
-            who,
-            indicator=chosen,
-            places=places,
-            first=first,
-            last=last,
-            lines=lines,
-            values=form_defaults(who),
-        )
+        return page(request, who, Grid(chosen, places, first, last, tuple(lines)), form_defaults(who))
 
     @router.post(
         "/submissions/entry",
@@ -280,17 +279,6 @@ def register(site: Site) -> None:
                 raise InvalidDocument(name, outcome.report)
             marked, general = with_problems(typed, sent, outcome)
         first, last = default_years(min(period, default=None), max(period, default=None))
-        return page(
-            request,
-            who,
-            indicator=chosen,
-            places=places,
-            first=first,
-            last=last,
-            lines=marked,
-            values=values,
-            general=general,
-            status=422,
-        )
+        return page(request, who, Grid(chosen, places, first, last, tuple(marked)), values, general, status=422)
 
     site.app.include_router(router)
