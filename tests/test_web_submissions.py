@@ -340,6 +340,12 @@ def grid_form(site: Site, who: str, url: str) -> dict[str, Any]:
 def test_values_typed_into_the_online_grid_are_checked_line_by_line_and_sent_as_a_submission(site: Site) -> None:
     chooser = grid_form(site, "w.kenya", "/submissions/entry")
     assert (chooser["places"], chooser["indicator"], chooser["lines"]) == ("404", None, [])  # the scope, as M49
+    scopes = {i["code"]: i["scope"] for i in chooser["indicators"]}
+    assert scopes["11.1.1"] == "country" and "organization" in scopes.values()
+    html = site.clients["w.kenya"].get("/submissions/entry").text
+    countries, own = html.split("<optgroup")[1:3]  # what countries and cities measure first, UN-Habitat's own after
+    assert 'value="11.1.1"' in countries and 'value="11.1.1"' not in own
+    assert all(f'value="{c}"' in own for c, scope in scopes.items() if scope == "organization")
     year = site.year()
     url = f"/submissions/entry?indicator=11.1.1&geo=KEN%20ke_nairobi%20404&first={year}&last={year + 2}"
     grid = grid_form(site, "w.kenya", url)

@@ -170,7 +170,10 @@ def register(site: Site) -> None:
         indicator = shown.indicator
         data = {
             "can_submit": rule_for(who, Action.SUBMIT) != Rule.NEVER,
-            "indicators": [{"code": i.code, "name": i.name.get(lang)} for i in services.registry().indicators],
+            "indicators": [
+                {"code": i.code, "name": i.name.get(lang), "scope": str(i.scope)}
+                for i in services.registry().indicators
+            ],
             "indicator": None
             if indicator is None
             else {"code": indicator.code, "name": indicator.name.get(lang), "unit": str(indicator.unit)},
