@@ -27,6 +27,14 @@ def emit_json(data: Any) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
+def emit(json_output: bool, data: Any, text: str) -> None:
+    """The outcome of a command: ``data`` as JSON with ``--json``, else one line of ``text`` for a person."""
+    if json_output:
+        emit_json(data)
+    else:
+        console.print(text)
+
+
 def report_table(report: Report, title: str) -> Table:
     table = Table(title=title, show_lines=False)
     for column in ("severity", "type", "where", "expected", "found", "hint"):

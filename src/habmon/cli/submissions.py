@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from habmon.cli.context import monitor
-from habmon.cli.output import EXIT_ERROR, EXIT_INVALID, console, emit_json, handled, report_table, table
+from habmon.cli.output import EXIT_ERROR, EXIT_INVALID, console, emit, emit_json, handled, report_table, table
 from habmon.submission.report import write_annotated_csv
 from habmon.submission.service import Submissions
 from habmon.submission.workflow import OrganizationType
@@ -211,10 +211,7 @@ def submissions_publish(submission_id: int, json_output: JsonOpt = False) -> Non
     """Publish an approved submission: its values appear in public outputs."""
     with handled(json_output):
         _service().publish(submission_id)
-        if json_output:
-            emit_json({"submission": submission_id, "state": "published"})
-        else:
-            console.print(f"published #{submission_id}")
+        emit(json_output, {"submission": submission_id, "state": "published"}, f"published #{submission_id}")
 
 
 @submissions_app.command("return")
@@ -226,10 +223,11 @@ def submissions_return(
     """Return a submission to its submitter with comments."""
     with handled(json_output):
         _service().return_(submission_id, comment)
-        if json_output:
-            emit_json({"submission": submission_id, "state": "returned", "comment": comment})
-        else:
-            console.print(f"returned #{submission_id}: {comment}")
+        emit(
+            json_output,
+            {"submission": submission_id, "state": "returned", "comment": comment},
+            f"returned #{submission_id}: {comment}",
+        )
 
 
 @submissions_app.command("original")

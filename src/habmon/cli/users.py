@@ -16,7 +16,7 @@ import typer
 from habmon.access.model import Principal, Role
 from habmon.access.service import Access
 from habmon.cli.context import monitor, state
-from habmon.cli.output import choice, console, emit_json, handled, table
+from habmon.cli.output import choice, console, emit, emit_json, handled, table
 
 users_app = typer.Typer(help="User accounts: roles, scopes, passwords.", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens (stored hashed; shown once when created).", no_args_is_help=True)
@@ -59,10 +59,11 @@ def users_add(
         info = access.create_user(
             actor, username, role=chosen, password=password, display_name=name, organization=org, geo_scope=geo or []
         )
-        if json_output:
-            emit_json(info.to_dict())
-        else:
-            console.print(f"created {info.username} ({info.role})" + _scope_text(info.geo_scope, info.organization))
+        emit(
+            json_output,
+            info.to_dict(),
+            f"created {info.username} ({info.role})" + _scope_text(info.geo_scope, info.organization),
+        )
 
 
 def _scope_text(scope: tuple[str, ...], organization: str | None) -> str:
@@ -109,10 +110,7 @@ def users_disable(
     with handled(json_output):
         access, actor = _access()
         info = access.set_active(actor, username, enable)
-        if json_output:
-            emit_json(info.to_dict())
-        else:
-            console.print(f"{info.username}: {'enabled' if info.active else 'disabled'}")
+        emit(json_output, info.to_dict(), f"{info.username}: {'enabled' if info.active else 'disabled'}")
 
 
 @users_app.command("passwd")
@@ -134,10 +132,7 @@ def users_scope(
     with handled(json_output):
         access, actor = _access()
         info = access.set_scope(actor, username, geo)
-        if json_output:
-            emit_json(info.to_dict())
-        else:
-            console.print(f"{info.username}: scope {', '.join(info.geo_scope)}")
+        emit(json_output, info.to_dict(), f"{info.username}: scope {', '.join(info.geo_scope)}")
 
 
 @tokens_app.command("create")
@@ -198,7 +193,4 @@ def tokens_revoke(token_id: int, json_output: JsonOpt = False) -> None:
     with handled(json_output):
         access, actor = _access()
         info = access.revoke_token(actor, token_id)
-        if json_output:
-            emit_json(info.to_dict())
-        else:
-            console.print(f"revoked token #{info.id} ({info.username}, {info.name})")
+        emit(json_output, info.to_dict(), f"revoked token #{info.id} ({info.username}, {info.name})")
