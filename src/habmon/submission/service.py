@@ -39,7 +39,7 @@ MAX_BYTES = 200_000_000
 
 def detect_format(path: Path, formats: Formats | None = None) -> str:
     """The name of the format that reads a file (:meth:`Formats.detect`: every installed format is asked)."""
-    return (formats or registry.installed()).detect(path).name
+    return (registry.installed() if formats is None else formats).detect(path).name
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ class Submissions:
         self.monitor = monitor
         self.store = monitor.store
         self.principal = monitor.principal
-        self.formats = formats or registry.installed()
+        self.formats = registry.installed() if formats is None else formats
 
     # -- reading and validating ------------------------------------------------------
 
@@ -106,7 +106,7 @@ class Submissions:
         source_name: str | None = None,
         max_bytes: int = MAX_BYTES,
     ) -> SubmissionTable:
-        if fmt is None:
+        if not fmt:
             reader = self.formats.detect(path)
         elif fmt in self.formats:
             reader = self.formats.get(fmt)
