@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, text
 from habmon.services import Monitor
 from habmon.store.store import Store
 from tests.pgserver import PostgresUnavailable, postgres_server
+from tests.sparkcluster import SparkClusterUnavailable, spark_standalone
 
 BACKENDS = [b.strip() for b in os.environ.get("HABMON_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()]
 
@@ -24,6 +25,16 @@ def pg_server() -> Iterator[str]:
         with postgres_server() as url:
             yield url
     except PostgresUnavailable as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture(scope="session")
+def spark_cluster() -> Iterator[str]:
+    """The master URL of a Spark standalone cluster (2 workers × 1 core, separate processes on loopback)."""
+    try:
+        with spark_standalone(workers=2, cores=1) as master:
+            yield master
+    except SparkClusterUnavailable as exc:
         pytest.fail(str(exc))
 
 

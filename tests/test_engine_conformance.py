@@ -1,7 +1,7 @@
-"""One conformance suite for every engine backend (DuckDB, Spark in local mode).
+"""One conformance suite for every engine backend (DuckDB, Spark in local mode, Spark on a standalone cluster).
 
-Backends come from HABMON_TEST_ENGINES (default "duckdb,spark"); a listed backend that cannot start
-fails its tests — it is never skipped silently.
+Backends come from HABMON_TEST_ENGINES (default "duckdb,spark,spark-cluster"); a listed backend that cannot
+start fails its tests — it is never skipped silently.
 """
 
 from __future__ import annotations
@@ -15,23 +15,57 @@ import pandas as pd
 import pytest
 
 from habmon.engine.aggregate import Level, aggregate_expr, fill_gaps, regional_means
-from habmon.engine.backends import connect
+from habmon.engine.backends import configure, connect, current_settings
 from habmon.engine.service import aggregate_indicator
+from habmon.engine.settings import EngineSettings
 from habmon.indicators.model import AggregationMethod
 from habmon.services import Monitor
 
-ENGINES = [e.strip() for e in os.environ.get("HABMON_TEST_ENGINES", "duckdb,spark").split(",") if e.strip()]
+ENGINES = [
+    e.strip() for e in os.environ.get("HABMON_TEST_ENGINES", "duckdb,spark,spark-cluster").split(",") if e.strip()
+]
 
 
 @pytest.fixture(scope="module", params=ENGINES)
-def engine(request: pytest.FixtureRequest) -> str:
+def engine(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The engine a module's tests run on: DuckDB, Spark in local mode, or Spark on a standalone cluster of two
+    workers (separate JVM processes on loopback, started once per session) — the same engine name "spark", with
+    the cluster's master in the process's engine settings."""
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # Spark must not bind a non-loopback address
-    return str(request.param)
+    if request.param == "spark-cluster":
+        master: str = request.getfixturevalue("spark_cluster")
+        configure(EngineSettings.from_environment().with_changes(spark_master=master, spark_shuffle_partitions=4))
+        try:
+            yield "spark"
+        finally:
+            configure(None)
+        return
+    configure(EngineSettings.from_environment().with_changes(spark_master="local[2]"))
+    try:
+        yield str(request.param)
+    finally:
+        configure(None)
 
 
 @pytest.fixture(scope="module")
 def backend(engine: str) -> Iterator[Any]:
     yield connect(engine)
+
+
+def test_the_spark_engine_runs_where_the_settings_say(engine: str, backend: Any) -> None:
+    if engine != "spark":
+        assert backend.name == "duckdb"
+        ((threads,),) = backend.con.execute("SELECT current_setting('threads')").fetchall()
+        assert threads == current_settings().duckdb_threads
+        return
+    context = backend._session.sparkContext
+    assert context.master == current_settings().spark_master
+    assert context.getConf().get("spark.ui.showConsoleProgress") == "false"
+    if context.master.startswith("spark://"):  # on the cluster, tasks run in the workers' executors
+        hosts = (
+            backend._session.sparkContext.parallelize(range(8), 4).map(lambda _: __import__("os").getpid()).collect()
+        )
+        assert os.getpid() not in hosts
 
 
 VALUES = pd.DataFrame({"geo": ["A", "B", "C"], "value": [10.0, 30.0, 50.0], "imputed": [False, True, False]})

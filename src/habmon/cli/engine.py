@@ -112,19 +112,44 @@ def _fmt_pct(value: float | None) -> str:
 def compute_command(
     engine: Annotated[str, typer.Option(help="duckdb (default) or spark")] = "duckdb",
     indicator: Annotated[list[str] | None, typer.Option(help="Only these indicators (repeat).")] = None,
+    spark_master: Annotated[
+        str | None, typer.Option(help="local[N] or spark://host:port (env HABMON_SPARK_MASTER; default local[cores])")
+    ] = None,
+    shuffle_partitions: Annotated[int | None, typer.Option(help="Spark shuffle partitions (default 2 × cores)")] = None,
+    executor_cores: Annotated[int | None, typer.Option(help="cores per Spark executor")] = None,
+    executor_memory: Annotated[str | None, typer.Option(help="memory per Spark executor, e.g. 2g")] = None,
+    threads: Annotated[
+        int | None, typer.Option(help="DuckDB threads (env HABMON_DUCKDB_THREADS; default: cores)")
+    ] = None,
+    memory_limit: Annotated[str | None, typer.Option(help="DuckDB memory limit, e.g. 2GB (it spills beyond)")] = None,
+    spill_directory: Annotated[str | None, typer.Option(help="where DuckDB spills to disk")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Spark's INFO log lines too")] = False,
     json_output: JsonOpt = False,
 ) -> None:
     """The monitoring run: every aggregate and progress status, stored with its input snapshot."""
+    from habmon.engine.backends import configure
     from habmon.engine.run import compute
+    from habmon.engine.settings import EngineSettings
 
     with handled(json_output):
+        settings = EngineSettings.from_environment().with_changes(
+            spark_master=spark_master,
+            spark_shuffle_partitions=shuffle_partitions,
+            spark_executor_cores=executor_cores,
+            spark_executor_memory=executor_memory,
+            duckdb_threads=threads,
+            duckdb_memory_limit=memory_limit,
+            duckdb_temp_directory=spill_directory,
+            spark_log_level="INFO" if verbose else None,
+        )
+        configure(settings)
         with progress_bar("monitoring run", "computing", hidden=json_output) as tick:
             summary = compute(monitor(), engine=engine, codes=indicator, on_progress=tick)
         if json_output:
             emit_json(summary.to_dict())
             return
         console.print(
-            f"run #{summary.run_id} on {summary.engine}: {summary.indicators} indicator(s), "
+            f"run #{summary.run_id} on {settings.describe(summary.engine)}: {summary.indicators} indicator(s), "
             f"{summary.aggregates} aggregates, {summary.progress} progress statuses; inputs = observations "
             f"up to #{summary.snapshot_observation_id}"
         )

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -70,7 +71,7 @@ def handled(json_output: bool = False) -> Iterator[None]:
                 }
             )
         else:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)  # found values may hold [..]
         raise typer.Exit(EXIT_ERROR) from exc
 
 

@@ -1,26 +1,75 @@
-"""Execution backends for the engine's Ibis expressions. DuckDB is embedded and the default."""
+"""Execution backends for the engine's Ibis expressions. DuckDB is embedded and the default.
+
+Both are built from :class:`~habmon.engine.settings.EngineSettings`: those given, else the ones the process
+was configured with (:func:`configure`, which the CLI calls with its options), else the environment's.
+
+Spark stays quiet: no console progress bar, no UI, and its JVM logs at the settings' level (``ERROR``; ``INFO``
+with habmon's ``--verbose``) through a log4j2 configuration of habmon's, from the JVM's very start — so
+nothing of Spark's is interleaved with habmon's own progress.
+"""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from habmon.engine.settings import EngineSettings
 from habmon.problems import HabmonError
 
 ENGINES = ("duckdb", "spark")
+
+_configured: EngineSettings | None = None
 
 
 class EngineUnavailable(HabmonError):
     """The requested engine is not installed or not known."""
 
 
-def _duckdb() -> Any:
+def configure(settings: EngineSettings | None) -> None:
+    """The settings every later :func:`connect` of this process uses (None: the environment's again)."""
+    global _configured
+    _configured = settings
+
+
+def current_settings() -> EngineSettings:
+    return _configured if _configured is not None else EngineSettings.from_environment()
+
+
+def _duckdb(settings: EngineSettings) -> Any:
     import ibis
 
-    return ibis.duckdb.connect(threads=2)
+    options: dict[str, Any] = {"threads": settings.duckdb_threads}
+    if settings.duckdb_memory_limit:
+        options["memory_limit"] = settings.duckdb_memory_limit
+    if settings.duckdb_temp_directory:
+        Path(settings.duckdb_temp_directory).mkdir(parents=True, exist_ok=True)
+        options["temp_directory"] = settings.duckdb_temp_directory
+    return ibis.duckdb.connect(**options)
 
 
-def _spark() -> Any:
+LOG4J2 = """status = error
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = spark %p %c{{1}}: %m%n
+rootLogger.level = {level}
+rootLogger.appenderRef.stdout.ref = console
+"""
+
+
+def log4j2_file(level: str) -> Path:
+    """A log4j2 configuration for the JVM at ``level`` (written once per level and process)."""
+    path = Path(tempfile.gettempdir()) / f"habmon-spark-log4j2-{level.lower()}.properties"
+    text = LOG4J2.format(level=level.lower())
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+    return path
+
+
+def _spark(settings: EngineSettings) -> Any:
     try:
         import ibis
         from pyspark.sql import SparkSession
@@ -31,20 +80,24 @@ def _spark() -> Any:
             found="not installed",
             hint="pip install 'habmon[spark]'",
         ) from exc
-    session = (
-        SparkSession.builder.master("local[2]")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "8")
-        .getOrCreate()
-    )
+    active = SparkSession.getActiveSession()
+    if active is not None and active.sparkContext.master != settings.spark_master:
+        active.stop()  # a session on another master: the settings changed
+    builder = SparkSession.builder.master(settings.spark_master).appName("habmon")
+    log4j = f"-Dlog4j2.configurationFile=file:{log4j2_file(settings.spark_log_level)}"
+    conf = {**settings.spark_conf(), "spark.driver.extraJavaOptions": log4j, "spark.executor.extraJavaOptions": log4j}
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel(settings.spark_log_level)
     return ibis.pyspark.connect(session)
 
 
-CONNECTORS: dict[str, Callable[[], Any]] = {"duckdb": _duckdb, "spark": _spark}
+CONNECTORS: dict[str, Callable[[EngineSettings], Any]] = {"duckdb": _duckdb, "spark": _spark}
 
 
-def connect(engine: str = "duckdb") -> Any:
+def connect(engine: str = "duckdb", settings: EngineSettings | None = None) -> Any:
     connector = CONNECTORS.get(engine)
     if connector is None:
         raise EngineUnavailable("unknown engine", expected=" or ".join(ENGINES), found=engine)
-    return connector()
+    return connector(settings or current_settings())
