@@ -40,6 +40,7 @@ class Action(StrEnum):
     RETURN = "submission.return"
     PUBLISH = "submission.publish"
     READ_AUDIT = "audit.read"
+    READ_METRICS = "ops.metrics"
     RUN_ENGINE = "engine.run"
     MANAGE_USERS = "users.manage"
     MANAGE_OWN_TOKENS = "tokens.manage_own"
@@ -56,6 +57,7 @@ ACTION_TEXT: dict[Action, str] = {
     Action.RETURN: "return a submission to its submitter",
     Action.PUBLISH: "publish an approved submission",
     Action.READ_AUDIT: "read the audit log",
+    Action.READ_METRICS: "read the operations metrics (/metrics)",
     Action.RUN_ENGINE: "run and store a monitoring run",
     Action.MANAGE_USERS: "create, disable and change users and their scopes",
     Action.MANAGE_OWN_TOKENS: "create, list and revoke API tokens",

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
     UniqueConstraint,
 )
 
@@ -370,4 +371,27 @@ web_session = Table(
     Column("last_seen_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Index("ix_web_session_user", "user_id"),
+)
+
+# -- durable jobs (issue #16): monitoring runs and other long work, claimed by workers on any process ----------
+
+job = Table(
+    "job",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(40), nullable=False),  # monitoring_run | …
+    Column("state", String(12), nullable=False),  # queued | running | done | failed
+    Column("requested_by", String(200), nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("lease_until", DateTime(timezone=True)),  # a running job whose lease passed is claimed again
+    Column("worker", String(200)),
+    Column("attempts", Integer, nullable=False),
+    Column("requests", Integer, nullable=False),  # how many requests this one job answers (collapsed)
+    Column("result", JSON),
+    Column("error", Text),
+    Index("ix_job_state", "state", "kind", "id"),
+    # At most one queued job per kind: requests made while one waits collapse into it.
+    Index("ux_job_queued_kind", "kind", unique=True, sqlite_where=text("state = 'queued'"), postgresql_where=text("state = 'queued'")),
 )

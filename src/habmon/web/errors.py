@@ -6,6 +6,7 @@ MRO wins), so a new error type registers here instead of growing a ladder of ``i
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -13,12 +14,17 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.routing import compile_path
 
 from habmon.engine.aggregate import NotAggregable
 from habmon.engine.backends import EngineUnavailable
 from habmon.problems import HabmonError, InvalidDocument, NotFound
 from habmon.web.render import Renderer, json_response, wants_json
+from habmon.web.requestlog import request_id_of
+
+logger = logging.getLogger(__name__)
+DATABASE_RETRY_AFTER = 5  # seconds: about what a PostgreSQL restart takes
 
 STATUS: dict[type[Exception], int] = {
     HabmonError: 400,
@@ -62,6 +68,7 @@ def habmon_error_body(error: HabmonError) -> dict[str, Any]:
 
 def install(app: FastAPI, renderer: Renderer) -> None:
     def respond(request: Request, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+        body["error"]["request_id"] = request_id_of(request.scope)
         if request.url.path.startswith("/api/") or wants_json(request):
             return json_response(request, body, status_code=status, headers=headers or {})
         return renderer.html(
@@ -81,6 +88,20 @@ def install(app: FastAPI, renderer: Renderer) -> None:
         ]
         body = error_body("invalid-request", "the request's parameters are not valid", {"problems": problems})
         return respond(request, 422, body)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def on_database_unavailable(request: Request, error: Exception) -> Response:
+        """The database restarting or out of reach: 503 with Retry-After, never a traceback."""
+        logger.warning("database unavailable while answering %s: %s", request.url.path, type(error).__name__)
+        body = error_body("database-unavailable", "the database is not available right now; try again shortly")
+        return respond(request, 503, body, {"Retry-After": str(DATABASE_RETRY_AFTER)})
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(request: Request, error: Exception) -> Response:
+        """A bug: logged with its traceback; the answer names only the request id to quote."""
+        logger.error("unexpected error answering %s", request.url.path, exc_info=error)
+        return respond(request, 500, error_body("internal-error", "an unexpected error occurred"))
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, error: StarletteHTTPException) -> Response:
