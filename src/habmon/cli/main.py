@@ -904,9 +904,12 @@ _register_submission_commands()
 
 
 def _register_web_commands() -> None:
-    from habmon.cli import web
+    from habmon.cli import operations, web
 
     app.command("serve")(web.serve)
+    app.command("worker")(operations.worker)
+    app.command("backup")(operations.backup)
+    app.command("restore")(operations.restore)
 
 
 _register_web_commands()

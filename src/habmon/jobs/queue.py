@@ -30,6 +30,7 @@ from habmon.store.store import Store
 
 DEFAULT_LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 3  # a job whose worker died this often is given up (failed), not claimed forever
+TRY_AGAIN = object()  # what one claim attempt answers when it gave a job up or lost a race: look again
 
 
 class JobState(StrEnum):
@@ -101,6 +102,22 @@ def _aware(value: datetime | None) -> Any:
     return value.replace(tzinfo=UTC)
 
 
+def _claimable(job: Any, now: datetime, kinds: tuple[str, ...] | None) -> Any:
+    """Queued with no live run of its kind, or running with a lease that has passed (its worker died)."""
+    other = t.job.alias("other")
+    live_run_of_same_kind = exists().where(
+        other.c.kind == job.c.kind,
+        other.c.state == JobState.RUNNING,
+        other.c.lease_until > now,
+        other.c.id != job.c.id,
+    )
+    condition = or_(
+        and_(job.c.state == JobState.QUEUED, ~live_run_of_same_kind),
+        and_(job.c.state == JobState.RUNNING, job.c.lease_until <= now),
+    )
+    return condition if kinds is None else and_(condition, job.c.kind.in_(kinds))
+
+
 def worker_name() -> str:
     """``host:pid``: enough for an operator to find the process that holds a job."""
     return f"{socket.gethostname()}:{os.getpid()}"
@@ -150,44 +167,39 @@ class JobQueue:
 
     def claim(self, worker: str, kinds: tuple[str, ...] | None = None) -> Job | None:
         """Take the oldest claimable job for ``worker`` (see the module's text), or None if there is none."""
+        while True:
+            outcome = self._claim_one(worker, kinds)
+            if outcome is not TRY_AGAIN:
+                return outcome  # type: ignore[return-value]
+
+    def _claim_one(self, worker: str, kinds: tuple[str, ...] | None) -> Job | None | object:
         now = datetime.now(UTC)
         candidate = t.job.alias("candidate")
-        other = t.job.alias("other")
-        live_run_of_same_kind = exists().where(
-            other.c.kind == candidate.c.kind,
-            other.c.state == JobState.RUNNING,
-            other.c.lease_until > now,
-            other.c.id != candidate.c.id,
-        )
-        claimable = or_(
-            and_(candidate.c.state == JobState.QUEUED, ~live_run_of_same_kind),
-            and_(candidate.c.state == JobState.RUNNING, candidate.c.lease_until <= now),
-        )
-        if kinds is not None:
-            claimable = and_(claimable, candidate.c.kind.in_(kinds))
-        pick = select(candidate.c.id).where(claimable).order_by(candidate.c.id).limit(1)
+        pick = select(candidate.c.id).where(_claimable(candidate, now, kinds)).order_by(candidate.c.id).limit(1)
         if self.store.dialect == "postgresql":
             pick = pick.with_for_update(skip_locked=True, of=candidate)
         with self.store.transaction() as conn:
             job_id = conn.execute(pick).scalar()
             if job_id is None:
                 return None
-            job = self._get(conn, int(job_id))
-            if job.attempts >= self.max_attempts:  # its workers kept dying: give it up, loudly
-                conn.execute(
-                    update(t.job)
-                    .where(t.job.c.id == job.id)
-                    .values(
-                        state=JobState.FAILED,
-                        finished_at=now,
-                        lease_until=None,
-                        error=f"given up after {job.attempts} attempts whose workers stopped before the end",
-                    )
-                )
-                return self.claim(worker, kinds)
-            conn.execute(
+            # The update asks again whether the job is claimable: SQLite reads outside the write lock, so another
+            # worker may have taken it since — then no row changes and this worker looks again.
+            still_claimable = and_(t.job.c.id == job_id, _claimable(t.job, now, kinds))
+            given_up = conn.execute(
                 update(t.job)
-                .where(t.job.c.id == job.id)
+                .where(still_claimable, t.job.c.attempts >= self.max_attempts)
+                .values(
+                    state=JobState.FAILED,
+                    finished_at=now,
+                    lease_until=None,
+                    error=f"given up after {self.max_attempts} attempts whose workers stopped before the end",
+                )
+            ).rowcount
+            if given_up:  # its workers kept dying: given up, loudly (the error says so on the runs page)
+                return TRY_AGAIN
+            taken = conn.execute(
+                update(t.job)
+                .where(still_claimable)
                 .values(
                     state=JobState.RUNNING,
                     worker=worker,
@@ -195,8 +207,8 @@ class JobQueue:
                     lease_until=now + self.lease,
                     attempts=t.job.c.attempts + 1,
                 )
-            )
-            return self._get(conn, job.id)
+            ).rowcount
+            return self._get(conn, int(job_id)) if taken else TRY_AGAIN
 
     def renew(self, job: Job, worker: str) -> bool:
         """Extend the lease of a job ``worker`` holds; False when it holds it no longer."""

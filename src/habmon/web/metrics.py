@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import PlainTextResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -32,8 +33,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from habmon.access.model import Action
-from habmon.access.policy import authorize
+from habmon.access.model import Action, Role
+from habmon.access.policy import refusal
 from habmon.jobs import Job, JobQueue
 from habmon.store.counts import submission_counts
 from habmon.web.app import Site
@@ -137,8 +138,12 @@ def register(site: Site) -> None:
 
     @router.get("/metrics")
     def metrics(request: Request) -> Response:
-        if not site.services.settings.metrics_public:
-            authorize(principal(request), Action.READ_METRICS)
+        who = principal(request)
+        if not site.services.settings.metrics_public and (refused := refusal(who, Action.READ_METRICS)) is not None:
+            # a scraper reads plain text: no sign-in page, just the status and why
+            status = 401 if who.role == Role.PUBLIC else 403
+            headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+            return PlainTextResponse(f"{refused.args[0]}\n", status_code=status, headers=headers)
         return Response(exposition(site), media_type=CONTENT_TYPE_LATEST)
 
     site.app.include_router(router)
