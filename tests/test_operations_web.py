@@ -87,7 +87,12 @@ def test_not_ready_while_the_schema_is_behind(tmp_path: Path) -> None:
         assert client.get("/healthz").status_code == 200  # alive: an orchestrator must not kill it for this
         answer = client.get("/readyz")
     assert answer.status_code == 503 and answer.headers["retry-after"] == "5"
-    assert answer.json() == {"status": "unavailable", "database": "ok", "schema": None, "expected_schema": schema_head()}
+    assert answer.json() == {
+        "status": "unavailable",
+        "database": "ok",
+        "schema": None,
+        "expected_schema": schema_head(),
+    }
 
 
 def test_an_unreachable_database_answers_503_with_retry_after_not_a_traceback() -> None:
@@ -133,7 +138,9 @@ def test_metrics_are_closed_to_the_public_and_open_to_staff(demo: Monitor) -> No
     assert "may not read the operations metrics" in refused.text
     assert scraped.status_code == 200 and scraped.headers["content-type"].startswith("text/plain")
     text = scraped.text
-    count = re.search(r'habmon_http_request_duration_seconds_count\{method="GET",route="/indicators/\{code\}"\} (\S+)', text)
+    count = re.search(
+        r'habmon_http_request_duration_seconds_count\{method="GET",route="/indicators/\{code\}"\} (\S+)', text
+    )
     assert count is not None and float(count.group(1)) >= 2
     assert 'habmon_http_responses_total{method="GET",route="/indicators/{code}",status="200"}' in text
     assert re.search(r'habmon_jobs\{state="queued"\} \d', text)

@@ -5,7 +5,6 @@ PostgreSQL), with the runs themselves replaced by functions."""
 from __future__ import annotations
 
 import threading
-
 from collections.abc import Callable
 
 from habmon.access.model import Principal, Role

@@ -33,7 +33,11 @@ def submit(monitor: Monitor, path: Path) -> tuple[int, str | None, list[tuple[in
 @pytest.mark.parametrize(
     ("name", "data", "encoding"),
     [
-        ("unicode-text.txt", codecs.BOM_UTF16_LE + "\r\n".join("\t".join(r) for r in ROWS).encode("utf-16-le"), "utf-16"),
+        (
+            "unicode-text.txt",
+            codecs.BOM_UTF16_LE + "\r\n".join("\t".join(r) for r in ROWS).encode("utf-16-le"),
+            "utf-16",
+        ),
         ("big-endian.txt", codecs.BOM_UTF16_BE + "\n".join("\t".join(r) for r in ROWS).encode("utf-16-be"), "utf-16"),
         ("tabs.tsv", "\n".join("\t".join(r) for r in ROWS).encode("utf-8"), "utf-8"),
     ],

@@ -27,7 +27,11 @@ def backup(
     """Back up the whole store while it runs: SQLite's online backup, or pg_dump's custom format."""
     with handled(json_output):
         info = backup_store(Store(state.database), out)
-    emit(json_output, info.to_dict(), f"backed up to {info.path} ({info.kind}, {info.bytes:,} bytes), checksum {info.checksum}")
+    emit(
+        json_output,
+        info.to_dict(),
+        f"backed up to {info.path} ({info.kind}, {info.bytes:,} bytes), checksum {info.checksum}",
+    )
 
 
 def restore(
@@ -37,7 +41,11 @@ def restore(
     """Restore a backup into an empty database (the one --database / HABMON_DATABASE_URL names)."""
     with handled(json_output):
         checksum = restore_store(Store(state.database), backup_file)
-    emit(json_output, {"restored": str(backup_file), "checksum": checksum}, f"restored {backup_file}, checksum {checksum}")
+    emit(
+        json_output,
+        {"restored": str(backup_file), "checksum": checksum},
+        f"restored {backup_file}, checksum {checksum}",
+    )
 
 
 def worker(
@@ -60,7 +68,9 @@ def worker(
         def run(who: Principal) -> RunSummary:
             return compute(Monitor(store, actor=who.username, principal=who))
 
-        jobs = Worker(JobQueue(store), {MONITORING_RUN: monitoring_run(run, requester(Access(store)))}, observe=observe_job)
+        jobs = Worker(
+            JobQueue(store), {MONITORING_RUN: monitoring_run(run, requester(Access(store)))}, observe=observe_job
+        )
     if once:
         done = jobs.run_until_idle()
         console.print(f"{done} job(s) run")

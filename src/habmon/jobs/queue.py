@@ -139,7 +139,7 @@ class JobQueue:
             now = datetime.now(UTC)
             try:
                 with self.store.transaction() as conn:
-                    job_id = conn.execute(
+                    inserted = conn.execute(
                         insert(t.job).values(
                             kind=kind,
                             state=JobState.QUEUED,
@@ -148,8 +148,9 @@ class JobQueue:
                             attempts=0,
                             requests=1,
                         )
-                    ).inserted_primary_key[0]
-                    return self._get(conn, int(job_id))
+                    ).inserted_primary_key
+                    assert inserted is not None  # an INSERT always has a primary key
+                    return self._get(conn, int(inserted[0]))
             except IntegrityError:
                 pass  # one is waiting already: join it
             with self.store.transaction() as conn:
@@ -172,7 +173,7 @@ class JobQueue:
             if outcome is not TRY_AGAIN:
                 return outcome  # type: ignore[return-value]
 
-    def _claim_one(self, worker: str, kinds: tuple[str, ...] | None) -> Job | None | object:
+    def _claim_one(self, worker: str, kinds: tuple[str, ...] | None) -> Job | object | None:
         now = datetime.now(UTC)
         candidate = t.job.alias("candidate")
         pick = select(candidate.c.id).where(_claimable(candidate, now, kinds)).order_by(candidate.c.id).limit(1)

@@ -118,8 +118,10 @@ def restore(store: Store, backup_file: Path) -> str:
 
 
 def _wrong_kind(path: Path, expected: str, magic: bytes) -> BackupError:
-    found = "a SQLite database" if magic.startswith(SQLITE_MAGIC) else (
-        "a PostgreSQL dump" if magic.startswith(PG_CUSTOM_MAGIC) else "neither a SQLite nor a PostgreSQL backup"
+    found = (
+        "a SQLite database"
+        if magic.startswith(SQLITE_MAGIC)
+        else ("a PostgreSQL dump" if magic.startswith(PG_CUSTOM_MAGIC) else "neither a SQLite nor a PostgreSQL backup")
     )
     return BackupError(f"{path} cannot be restored into this database", expected=expected, found=found)
 
@@ -140,7 +142,9 @@ def _libpq_url(store: Store) -> str:
 def _tool(name: str) -> str:
     found = shutil.which(name) or next(iter(sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))), None)
     if found is None:
-        raise BackupError(f"{name} is not installed", expected=name, found="nothing", hint="apt-get install postgresql-client")
+        raise BackupError(
+            f"{name} is not installed", expected=name, found="nothing", hint="apt-get install postgresql-client"
+        )
     return str(found)
 
 

@@ -22,8 +22,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData(
@@ -393,5 +393,11 @@ job = Table(
     Column("error", Text),
     Index("ix_job_state", "state", "kind", "id"),
     # At most one queued job per kind: requests made while one waits collapse into it.
-    Index("ux_job_queued_kind", "kind", unique=True, sqlite_where=text("state = 'queued'"), postgresql_where=text("state = 'queued'")),
+    Index(
+        "ux_job_queued_kind",
+        "kind",
+        unique=True,
+        sqlite_where=text("state = 'queued'"),
+        postgresql_where=text("state = 'queued'"),
+    ),
 )

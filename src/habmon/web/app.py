@@ -25,7 +25,6 @@ from habmon.web.settings import WebSettings
 STATIC_DIR = Path(__file__).parent / "static"
 BUILTIN_FEATURES = (
     "habmon.web.auth",
-
     "habmon.web.uploads",
     "habmon.web.pages.home",
     "habmon.web.pages.plan",

@@ -50,7 +50,9 @@ REQUEST_SECONDS = Histogram(
     registry=METRICS,
 )
 RESPONSES = Counter(
-    "habmon_http_responses_total", "HTTP responses by method, route template and status.", ("method", "route", "status"),
+    "habmon_http_responses_total",
+    "HTTP responses by method, route template and status.",
+    ("method", "route", "status"),
     registry=METRICS,
 )
 JOB_SECONDS = Histogram(
@@ -60,9 +62,8 @@ JOB_SECONDS = Histogram(
     buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600),
     registry=METRICS,
 )
-JOB_FAILURES = Counter(
-    "habmon_job_failures_total", "Jobs that ended in failure, by kind.", ("kind",), registry=METRICS
-)
+JOB_FAILURES = Counter("habmon_job_failures_total", "Jobs that ended in failure, by kind.", ("kind",), registry=METRICS)
+
 
 class RequestMetrics:
     """ASGI middleware: times every HTTP request and counts its response by route template and status."""

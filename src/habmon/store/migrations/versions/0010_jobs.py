@@ -36,9 +36,7 @@ def upgrade() -> None:
         sa.Column("error", sa.Text()),
     )
     op.create_index("ix_job_state", "job", ["state", "kind", "id"])
-    op.create_index(
-        "ux_job_queued_kind", "job", ["kind"], unique=True, sqlite_where=QUEUED, postgresql_where=QUEUED
-    )
+    op.create_index("ux_job_queued_kind", "job", ["kind"], unique=True, sqlite_where=QUEUED, postgresql_where=QUEUED)
 
 
 def downgrade() -> None:
