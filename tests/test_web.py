@@ -53,8 +53,9 @@ def test_every_error_has_one_shape_in_json_and_a_page_in_html(web: TestClient) -
     assert page.status_code == 404
     assert page.headers["content-type"].startswith("text/html")
     twin = web.get("/no/such/page.json")
+    request_id = twin.headers["x-request-id"]
     assert twin.json() == {
-        "error": {"type": "not-found", "message": "Not Found", "details": {}, "request_id": twin.headers["x-request-id"]}
+        "error": {"type": "not-found", "message": "Not Found", "details": {}, "request_id": request_id}
     }
 
 

@@ -56,9 +56,9 @@ def worker(
     from habmon.access.service import Access
     from habmon.engine.run import RunSummary, compute
     from habmon.jobs import JobQueue, Worker
+    from habmon.jobs.metrics import observe_job
     from habmon.jobs.monitoring import MONITORING_RUN, monitoring_run, requester
     from habmon.services import Monitor
-    from habmon.web.metrics import observe_job
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with handled():

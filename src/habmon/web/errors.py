@@ -20,11 +20,12 @@ from starlette.routing import compile_path
 from habmon.engine.aggregate import NotAggregable
 from habmon.engine.backends import EngineUnavailable
 from habmon.problems import HabmonError, InvalidDocument, NotFound
+from habmon.store.store import DatabaseUnavailable
 from habmon.web.render import Renderer, json_response, wants_json
 from habmon.web.requestlog import request_id_of
 
 logger = logging.getLogger(__name__)
-DATABASE_RETRY_AFTER = 5  # seconds: about what a PostgreSQL restart takes
+DATABASE_RETRY_AFTER = DatabaseUnavailable.retry_after
 
 STATUS: dict[type[Exception], int] = {
     HabmonError: 400,
@@ -32,6 +33,7 @@ STATUS: dict[type[Exception], int] = {
     NotFound: 404,
     NotAggregable: 422,
     EngineUnavailable: 503,
+    DatabaseUnavailable: 503,
 }
 
 
@@ -71,9 +73,9 @@ def install(app: FastAPI, renderer: Renderer) -> None:
         body["error"]["request_id"] = request_id_of(request.scope)
         if request.url.path.startswith("/api/") or wants_json(request):
             return json_response(request, body, status_code=status, headers=headers or {})
-        return renderer.html(
-            request, "error.html", {**body, "status": status, "title": str(status)}, status_code=status
-        )
+        page = renderer.html(request, "error.html", {**body, "status": status, "title": str(status)}, status_code=status)
+        page.headers.update(headers or {})
+        return page
 
     @app.exception_handler(HabmonError)
     async def on_habmon_error(request: Request, error: HabmonError) -> Response:

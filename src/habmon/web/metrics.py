@@ -3,7 +3,7 @@
 Per request: a latency histogram and a response counter by route template (``/indicators/{code}``,
 never the raw path, so the number of series stays bounded) and status. At each scrape: submissions
 by state and the job queue's length, read from the store. Jobs record their own durations and
-failures (:data:`JOB_SECONDS`, :data:`JOB_FAILURES`).
+failures (:mod:`habmon.jobs.metrics`).
 
 With several web workers (``habmon serve --workers N``) every process counts for itself into files
 under ``PROMETHEUS_MULTIPROC_DIR``, which the scrape adds up — prometheus-client's multiprocess mode.
@@ -35,7 +35,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from habmon.access.model import Action, Role
 from habmon.access.policy import refusal
-from habmon.jobs import Job, JobQueue
+from habmon.jobs import JobQueue
+from habmon.jobs.metrics import JOB_METRICS
 from habmon.store.counts import submission_counts
 from habmon.web.app import Site
 from habmon.web.auth import principal
@@ -55,14 +56,6 @@ RESPONSES = Counter(
     ("method", "route", "status"),
     registry=METRICS,
 )
-JOB_SECONDS = Histogram(
-    "habmon_job_duration_seconds",
-    "Time a job took from claim to end, by kind.",
-    ("kind",),
-    buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600),
-    registry=METRICS,
-)
-JOB_FAILURES = Counter("habmon_job_failures_total", "Jobs that ended in failure, by kind.", ("kind",), registry=METRICS)
 
 
 class RequestMetrics:
@@ -114,23 +107,20 @@ class StoreCollector(Collector):
         return iter(())  # collected only at scrape time: reading the store at registration would be wasted
 
 
-def observe_job(job: Job, seconds: float, failed: bool) -> None:
-    """A worker's observer (:class:`habmon.jobs.Worker`): the job's duration, and its failure if it failed."""
-    JOB_SECONDS.labels(job.kind).observe(seconds)
-    if failed:
-        JOB_FAILURES.labels(job.kind).inc()
-
-
 def exposition(site: Site) -> bytes:
     """The text exposition of every metric: this process's, or all workers' in multiprocess mode."""
-    registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-    else:
-        registry = METRICS
-    scrape = CollectorRegistry()
-    scrape.register(StoreCollector(site))
-    return generate_latest(registry) + generate_latest(scrape)
+        every_worker = CollectorRegistry()
+        multiprocess.MultiProcessCollector(every_worker)  # type: ignore[no-untyped-call]
+        return generate_latest(every_worker) + generate_latest(scrape_registry(site))
+    return generate_latest(METRICS) + generate_latest(JOB_METRICS) + generate_latest(scrape_registry(site))
+
+
+def scrape_registry(site: Site) -> CollectorRegistry:
+    """What is read from the store at each scrape (submissions and jobs by state)."""
+    registry = CollectorRegistry()
+    registry.register(StoreCollector(site))
+    return registry
 
 
 def register(site: Site) -> None:

@@ -25,6 +25,7 @@ from habmon.access.model import Action, Principal
 from habmon.access.policy import Rule, rule_for
 from habmon.engine.run import RunSummary, compute, stored_runs
 from habmon.jobs import Job, JobQueue, JobState, Worker
+from habmon.jobs.metrics import observe_job
 from habmon.jobs.monitoring import MONITORING_RUN, monitoring_run, requester
 from habmon.store.store import Store
 from habmon.web.api.common import ERRORS, PageInfo, PageParams, bearer
@@ -33,7 +34,6 @@ from habmon.web.api.v1 import API
 from habmon.web.app import Site
 from habmon.web.auth import CsrfChecked, CurrentPrincipal, access_of, monitor_for, refused_early
 from habmon.web.figures import RunInfo
-from habmon.web.metrics import observe_job
 from habmon.web.render import Page, json_response, page_route, wants_json
 
 logger = logging.getLogger(__name__)
