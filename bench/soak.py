@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import random
 import signal
@@ -40,12 +41,13 @@ from sqlalchemy import create_engine, func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.pgserver: the suite's PostgreSQL helper
 
-from habmon.access.model import Principal, Role  # noqa: E402
-from habmon.access.service import Access  # noqa: E402
-from habmon.services import Monitor  # noqa: E402
-from habmon.store import tables as t  # noqa: E402
-from habmon.store.store import Store  # noqa: E402
-from tests.pgserver import _as_postgres, find_bindir  # noqa: E402
+from tests.pgserver import _as_postgres, find_bindir
+
+from habmon.access.model import Principal, Role
+from habmon.access.service import Access
+from habmon.services import Monitor
+from habmon.store import tables as t
+from habmon.store.store import Store
 
 HABMON = str(Path(sys.executable).with_name("habmon"))
 READ_PATHS = ("/", "/indicators/11.1.1", "/places/{geo}", "/api/v1/indicators/11.1.1/series/{geo}")
@@ -104,6 +106,7 @@ class Tally:
     latencies: dict[str, list[float]] = field(default_factory=dict)
     outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)
     server_errors: list[tuple[float, str, int]] = field(default_factory=list)  # (seconds since start, kind, status)
+    restart_window: tuple[float, float] = (0.0, 0.0)  # from just before the restart to 15 s after it ended
     accepted: dict[int, tuple[str, int, float]] = field(default_factory=dict)  # submission → (geo, year, value)
     published: set[int] = field(default_factory=set)
 
@@ -176,7 +179,7 @@ async def faults(
     at = time.perf_counter() - tally.started
     took = await asyncio.to_thread(cluster.restart)
     log.append(f"PostgreSQL restarted at {at:.0f} s (took {took:.1f} s)")
-    tally.restart_window = (at - 1, at + took + 15)  # type: ignore[attr-defined]
+    tally.restart_window = (at - 1, at + took + 15)
     await asyncio.sleep(seconds * 0.2)
     children = [p for p in web_workers(server.pid) if p != server.pid]
     if children:
@@ -204,7 +207,8 @@ def reconcile(url: str, tally: Tally) -> dict[str, int]:
             geo, year, value = tally.accepted[sid]
             found = conn.execute(
                 text(
-                    "SELECT count(*) FROM observation WHERE series = '11.1.1' AND geo = :g AND period = :p AND value = :v"
+                    "SELECT count(*) FROM observation WHERE series = '11.1.1'"
+                    " AND geo = :g AND period = :p AND value = :v"
                 ),
                 {"g": geo, "p": year, "v": value},
             ).scalar_one()
@@ -212,7 +216,7 @@ def reconcile(url: str, tally: Tally) -> dict[str, int]:
         jobs = conn.execute(text("SELECT state, count(*) FROM job GROUP BY state")).all()
         runs = conn.execute(text("SELECT started_at, finished_at FROM engine_run ORDER BY started_at")).all()
     engine.dispose()
-    overlapping = sum(1 for a, b in zip(runs, runs[1:], strict=False) if b[0] < a[1])
+    overlapping = sum(1 for a, b in itertools.pairwise(runs) if b[0] < a[1])
     return {
         "accepted submissions": len(tally.accepted),
         "accepted and stored with their row": sum(1 for sid in tally.accepted if stored.get(sid) == 1),
@@ -253,9 +257,11 @@ def prepare(cluster: Cluster, submitters: int) -> tuple[str, list[tuple[str, str
     return url, focal, reviewer, places
 
 
-def start(command: list[str], url: str) -> subprocess.Popen[bytes]:
+def start(command: list[str], url: str, log: Path) -> subprocess.Popen[bytes]:
+    """A process of habmon's, its output in ``log`` (a pipe nobody reads would block it once full)."""
     env = {**os.environ, "HABMON_DATABASE_URL": url}
-    return subprocess.Popen(command, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    with log.open("ab") as out:
+        return subprocess.Popen(command, env=env, start_new_session=True, stdout=out, stderr=subprocess.STDOUT)
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -267,7 +273,8 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 async def soak(args: argparse.Namespace, base: str, focal: list[tuple[str, str, str]], reviewer: str,
-               places: list[str], cluster: Cluster, server: subprocess.Popen[bytes]) -> tuple[Tally, list[str]]:  # fmt: skip
+               places: list[str], cluster: Cluster,
+               server: subprocess.Popen[bytes]) -> tuple[Tally, list[str]]:  # fmt: skip
     tally = Tally()
     seconds = args.minutes * 60
     stop_at = time.perf_counter() + seconds
@@ -290,9 +297,14 @@ def main() -> None:
     try:
         url, focal, reviewer, places = prepare(cluster, args.submitters)
         port = free_port()
-        server = start([HABMON, "serve", "--port", str(port), "--workers", str(args.web_workers), "--no-run-jobs"], url)
+        logs = cluster.root.parent / f"{cluster.root.name}-logs"
+        logs.mkdir()
+        serve = [HABMON, "serve", "--port", str(port), "--workers", str(args.web_workers), "--no-run-jobs",
+                 "--log-format", "json"]  # fmt: skip
+        server = start(serve, url, logs / "web.log")
         processes.append(server)
-        processes.append(start([HABMON, "worker", "--poll", "1"], url))
+        processes.append(start([HABMON, "worker", "--poll", "1"], url, logs / "worker.log"))
+        print(f"logs in {logs}")
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
@@ -303,12 +315,13 @@ def main() -> None:
                 pass
             time.sleep(0.5)
         print(f"{len(focal)} submitters, {args.readers} readers, {args.web_workers} web workers + 1 job worker, "
-              f"{args.minutes:g} min, PostgreSQL on 127.0.0.1:{cluster.port}; load average {os.getloadavg()[0]:.2f}")  # fmt: skip
+              f"{args.minutes:g} min, PostgreSQL on 127.0.0.1:{cluster.port}; "
+              f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
         tally, log = asyncio.run(soak(args, base, focal, reviewer, places, cluster, server))
         time.sleep(20)  # the last publications' runs
         for line in log:
             print(line)
-        window = getattr(tally, "restart_window", (0.0, 0.0))
+        window = tally.restart_window
         print(f"\n{'kind':<10}{'requests':>10}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}  outcomes")
         for kind, values in sorted(tally.latencies.items()):
             outcomes = ", ".join(f"{s}: {n}" for (k, s), n in sorted(tally.outcomes.items()) if k == kind)
@@ -316,7 +329,8 @@ def main() -> None:
                   f"{percentile(values, 99):>10.1f}  {outcomes}")  # fmt: skip
         outside = [e for e in tally.server_errors if not window[0] <= e[0] <= window[1]]
         print(
-            f"\n5xx inside the restart window ({window[0]:.0f}–{window[1]:.0f} s): {len(tally.server_errors) - len(outside)}"
+            f"\n5xx inside the restart window ({window[0]:.0f}–{window[1]:.0f} s): "
+            f"{len(tally.server_errors) - len(outside)}"
         )
         print(f"5xx outside it: {len(outside)} {Counter((k, s) for _, k, s in outside).most_common(5)}")
         print("\nreconciliation:")

@@ -73,7 +73,8 @@ def install(app: FastAPI, renderer: Renderer) -> None:
         body["error"]["request_id"] = request_id_of(request.scope)
         if request.url.path.startswith("/api/") or wants_json(request):
             return json_response(request, body, status_code=status, headers=headers or {})
-        page = renderer.html(request, "error.html", {**body, "status": status, "title": str(status)}, status_code=status)
+        data = {**body, "status": status, "title": str(status)}
+        page = renderer.html(request, "error.html", data, status_code=status)
         page.headers.update(headers or {})
         return page
 
