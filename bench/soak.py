@@ -93,7 +93,8 @@ class Cluster:
 
     def restart(self) -> float:
         began = time.perf_counter()
-        self.pg_ctl("-m", "fast", "-w", "restart")
+        # -l: the new server writes to the log file; without it it would hold pg_ctl's output pipe open forever
+        self.pg_ctl("-m", "fast", "-w", "-l", str(self.root / "log"), "restart")
         return time.perf_counter() - began
 
     def stop(self) -> None:
