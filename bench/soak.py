@@ -209,7 +209,7 @@ def reconcile(url: str, tally: Tally) -> dict[str, int]:
             found = conn.execute(
                 text(
                     "SELECT count(*) FROM observation WHERE series = '11.1.1'"
-                    " AND geo = :g AND period = :p AND value = :v"
+                    " AND geo_code = :g AND period = :p AND value = :v"
                 ),
                 {"g": geo, "p": year, "v": value},
             ).scalar_one()

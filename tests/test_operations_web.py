@@ -150,3 +150,15 @@ def test_metrics_are_closed_to_the_public_and_open_to_staff(demo: Monitor) -> No
 def test_metrics_can_be_opened_to_a_private_scraper(demo: Monitor) -> None:
     with client_for(demo, WebSettings(metrics_public=True)) as client:
         assert client.get("/metrics").status_code == 200
+
+
+def test_a_database_outage_while_signing_in_a_token_is_a_503_too() -> None:
+    """The token is checked in a middleware, before any route: its database error must not become a 500."""
+    store = Store("postgresql://habmon@127.0.0.1:9/nowhere?connect_timeout=2")
+    settings = WebSettings()
+    with TestClient(
+        create_app(settings, services=WebServices(settings, store)), raise_server_exceptions=False
+    ) as client:
+        answer = client.get("/api/v1/me", headers={"Authorization": "Bearer hm_0123456789abcdef-the-database-is-down"})
+    assert answer.status_code == 503 and answer.headers["retry-after"] == "5"
+    assert answer.json()["error"]["type"] in {"database-unavailable", "store"}

@@ -102,7 +102,12 @@ def install(app: FastAPI, renderer: Renderer) -> None:
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, error: Exception) -> Response:
-        """A bug: logged with its traceback; the answer names only the request id to quote."""
+        """A bug: logged with its traceback; the answer names only the request id to quote. (Errors raised in a
+        middleware — signing in reads the store — reach only this handler: the database's are still a 503.)"""
+        if isinstance(error, OperationalError | InterfaceError):
+            return await on_database_unavailable(request, error)
+        if isinstance(error, HabmonError):
+            return await on_habmon_error(request, error)
         logger.error("unexpected error answering %s", request.url.path, exc_info=error)
         return respond(request, 500, error_body("internal-error", "an unexpected error occurred"))
 
