@@ -34,5 +34,8 @@ def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def close(found: float, expected: float, rel: float = 1e-8) -> bool:
-    return abs(found - expected) <= rel * max(abs(expected), 1e-300)
+def close(found: float, expected: float, rel: float = 1e-8, zero: float = 1e-12) -> bool:
+    """Equal to a relative ``rel``; values both within ``zero`` of 0 (rounding noise of an exact 0) are equal."""
+    if abs(expected) <= zero:
+        return abs(found) <= zero
+    return abs(found - expected) <= rel * abs(expected)

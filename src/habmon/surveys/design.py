@@ -85,15 +85,20 @@ class DesignArrays:
         return np.flatnonzero(self.n_psu == 1)
 
 
-def _codes(values: pd.Series) -> IntArray:  # type: ignore[type-arg]
+def _codes(values: pd.Series) -> IntArray:
     codes, _ = pd.factorize(values, sort=True)
-    return codes.astype(np.int64)
+    return np.asarray(codes, dtype=np.int64)
 
 
-def arrays(design: Design, frame: pd.DataFrame) -> DesignArrays:
-    """Number the strata and PSUs of ``frame``; the caller has checked the variables exist and are valid."""
+def arrays(design: Design, frame: pd.DataFrame, multiplier: FloatArray | None = None) -> DesignArrays:
+    """Number the strata and PSUs of ``frame``; the caller has checked the variables exist and are valid.
+
+    ``multiplier`` scales each record's weight (household members, to estimate for persons).
+    """
     n = len(frame)
     weights = frame[design.weight].to_numpy(dtype=np.float64) / design.weight_divisor
+    if multiplier is not None:
+        weights = weights * multiplier
     stratum = _codes(frame[design.strata]) if design.strata else np.zeros(n, dtype=np.int64)
     if design.psu:
         pairs = pd.MultiIndex.from_arrays([stratum, frame[design.psu].to_numpy()])

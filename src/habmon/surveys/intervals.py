@@ -15,9 +15,7 @@ from scipy.stats import t as student_t
 from habmon.surveys.design import FloatArray, IntArray
 
 
-def logit_interval(
-    p: FloatArray, se: FloatArray, df: IntArray, level: float = 0.95
-) -> tuple[FloatArray, FloatArray]:
+def logit_interval(p: FloatArray, se: FloatArray, df: IntArray, level: float = 0.95) -> tuple[FloatArray, FloatArray]:
     dff = df.astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         q = np.where(dff > 0, student_t.ppf(1.0 - (1.0 - level) / 2.0, np.where(dff > 0, dff, 1.0)), np.nan)
