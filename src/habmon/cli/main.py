@@ -9,7 +9,7 @@ import typer
 from rich.tree import Tree
 
 from habmon.access.service import Access
-from habmon.cli import users
+from habmon.cli import surveys, users
 from habmon.cli.context import monitor, state
 from habmon.cli.output import EXIT_INVALID, choice, console, emit_json, handled, progress_bar, report_table, table
 from habmon.geo.model import GeoUnit, UnitKind
@@ -37,6 +37,7 @@ app.add_typer(data_app, name="data")
 app.add_typer(audit_app, name="audit")
 app.add_typer(users.users_app, name="users")
 app.add_typer(users.tokens_app, name="tokens")
+app.add_typer(surveys.surveys_app, name="surveys")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout (see docs/cli-json.md).")]
 LangOpt = Annotated[str, typer.Option("--lang", help="Language of texts: zh or en.")]
