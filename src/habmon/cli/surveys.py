@@ -142,7 +142,9 @@ def synthetic(
     from habmon.surveys.synthetic import synthetic_dhs, synthetic_labels
 
     frame = synthetic_dhs(households, seed=seed)
-    labels = {k: v for k, v in synthetic_labels().items() if k in frame.columns}
+    labels: dict[str, dict[int | float, str]] = {
+        k: {code: text for code, text in v.items()} for k, v in synthetic_labels().items() if k in frame.columns
+    }
     suffix = out.suffix.lower()
     if suffix == ".dta":
         pyreadstat.write_dta(frame.astype("int32"), str(out), variable_value_labels=labels)
