@@ -58,12 +58,16 @@ def contradicts(recipe_label: str, file_label: str) -> bool:
 def _code_list(
     frame: pd.DataFrame, part: CodeList, weights: npt.NDArray[np.float64], labels: Labels, file: str
 ) -> tuple[State, list[Problem]]:
-    values = pd.to_numeric(frame[part.variable], errors="coerce").to_numpy(dtype=np.float64)
-    state = np.full(values.shape[0], UNCLASSIFIED, dtype=np.int8)
-    state[np.isnan(values)] = MISSING
-    for kind, codes in ((ADEQUATE, part.adequate), (DEPRIVED, part.deprived), (MISSING, part.missing)):
-        if codes:
-            state[np.isin(values, np.fromiter(codes, dtype=np.float64))] = kind
+    column = frame[part.variable]
+    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
+    lists = ((ADEQUATE, part.adequate), (DEPRIVED, part.deprived), (MISSING, part.missing))
+    state = _lookup(column, lists)
+    if state is None:
+        state = np.full(values.shape[0], UNCLASSIFIED, dtype=np.int8)
+        state[np.isnan(values)] = MISSING
+        for kind, codes in lists:
+            if codes:
+                state[np.isin(values, np.fromiter(codes, dtype=np.float64))] = kind
     if part.at_most is not None:
         numeric = (state == UNCLASSIFIED) & (values >= 0)
         state[numeric & (values <= part.at_most)] = ADEQUATE
@@ -101,6 +105,21 @@ def _code_list(
                 )
             )
     return state, problems
+
+
+def _lookup(column: pd.Series, lists: tuple[tuple[int, dict[int, str]], ...]) -> State | None:
+    """States through a table indexed by code, for integer columns with small non-negative codes."""
+    if not pd.api.types.is_integer_dtype(column.dtype) or len(column) == 0:
+        return None
+    codes = column.to_numpy()
+    low, high = int(codes.min()), int(codes.max())
+    if low < 0 or high > 100_000:
+        return None
+    table = np.full(max(high, *(max(c, default=0) for _, c in lists)) + 1, UNCLASSIFIED, dtype=np.int8)
+    for kind, listed in lists:
+        if listed:
+            table[np.fromiter(listed, dtype=np.int64)] = kind
+    return np.asarray(table[codes], dtype=np.int8)
 
 
 def _all_of(states: list[State]) -> State:

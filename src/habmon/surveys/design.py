@@ -85,9 +85,42 @@ class DesignArrays:
         return np.flatnonzero(self.n_psu == 1)
 
 
+DENSE_LIMIT = 1 << 26  # integer codes spanning less than this are numbered through a lookup table
+
+
+def dense_codes(values: npt.NDArray[np.int64]) -> tuple[IntArray, IntArray]:
+    """Sorted numbering of integer values: (code per value, the distinct values); O(n) for small spans."""
+    if values.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    low, high = int(values.min()), int(values.max())
+    if high - low >= DENSE_LIMIT:
+        codes, uniques = pd.factorize(values, sort=True)
+        return np.asarray(codes, dtype=np.int64), np.asarray(uniques, dtype=np.int64)
+    shifted = values - low
+    seen = np.zeros(high - low + 1, dtype=bool)
+    seen[shifted] = True
+    number = np.cumsum(seen, dtype=np.int64) - 1
+    return number[shifted], np.flatnonzero(seen).astype(np.int64) + low
+
+
 def _codes(values: pd.Series) -> IntArray:
+    if pd.api.types.is_integer_dtype(values.dtype):
+        return dense_codes(values.to_numpy(dtype=np.int64))[0]
     codes, _ = pd.factorize(values, sort=True)
     return np.asarray(codes, dtype=np.int64)
+
+
+def _nested(stratum: IntArray, psu: pd.Series) -> tuple[IntArray, IntArray]:
+    """PSU numbers unique across strata (R's nest=TRUE) and each PSU's stratum."""
+    if pd.api.types.is_integer_dtype(psu.dtype):
+        inner = psu.to_numpy(dtype=np.int64)
+        low = int(inner.min())
+        span = int(inner.max()) - low + 1
+        codes, uniques = dense_codes(stratum * span + (inner - low))
+        return codes, np.asarray(uniques // span, dtype=np.int64)
+    pairs = pd.MultiIndex.from_arrays([stratum, psu.to_numpy()])
+    codes, uniques = pd.factorize(pairs, sort=True)
+    return np.asarray(codes, dtype=np.int64), np.asarray(uniques.get_level_values(0), dtype=np.int64)
 
 
 def arrays(design: Design, frame: pd.DataFrame, multiplier: FloatArray | None = None) -> DesignArrays:
@@ -101,10 +134,7 @@ def arrays(design: Design, frame: pd.DataFrame, multiplier: FloatArray | None = 
         weights = weights * multiplier
     stratum = _codes(frame[design.strata]) if design.strata else np.zeros(n, dtype=np.int64)
     if design.psu:
-        pairs = pd.MultiIndex.from_arrays([stratum, frame[design.psu].to_numpy()])
-        psu_codes, uniques = pd.factorize(pairs, sort=True)
-        psu = psu_codes.astype(np.int64)
-        psu_stratum = np.asarray(uniques.get_level_values(0), dtype=np.int64)
+        psu, psu_stratum = _nested(stratum, frame[design.psu])
     else:  # every record is its own PSU (id=~1)
         psu = np.arange(n, dtype=np.int64)
         psu_stratum = stratum.copy()

@@ -42,6 +42,13 @@ def group_sums(index: IntArray, values: FloatArray, size: int) -> FloatArray:
     return np.bincount(index, weights=values, minlength=size).astype(np.float64)
 
 
+def per_stratum(psu_stratum: IntArray, values: FloatArray, n_strata: int) -> FloatArray:
+    """Sums of PSU rows (PSU × groups) per stratum (strata × groups)."""
+    groups = values.shape[1]
+    index = (psu_stratum[:, None] * groups + np.arange(groups)[None, :]).ravel()
+    return group_sums(index, values.ravel(), n_strata * groups).reshape(n_strata, groups)
+
+
 def domain_variance(
     arrays: DesignArrays, influence: FloatArray, group: IntArray, groups: int, rows: IntArray | None = None
 ) -> FloatArray:
@@ -52,13 +59,11 @@ def domain_variance(
     z = group_sums(psu * groups + group, influence, n_psus * groups).reshape(n_psus, groups)
     present = np.bincount(stratum * groups + group, minlength=n_strata * groups).reshape(n_strata, groups) > 0
     n_h = arrays.n_psu.astype(np.float64)
-    by_stratum = np.zeros((n_strata, groups), dtype=np.float64)
-    np.add.at(by_stratum, arrays.psu_stratum, z)
+    by_stratum = per_stratum(arrays.psu_stratum, z, n_strata)
     lonely = arrays.n_psu == 1
     centre = np.where(lonely & (arrays.design.lonely_psu == LonelyPSU.ADJUST), 0.0, 1.0)[:, None]
     centred = z - (centre * by_stratum / n_h[:, None])[arrays.psu_stratum]
-    squares = np.zeros((n_strata, groups), dtype=np.float64)
-    np.add.at(squares, arrays.psu_stratum, centred * centred)
+    squares = per_stratum(arrays.psu_stratum, centred * centred, n_strata)
     scale = np.where(lonely, arrays.f, arrays.f * n_h / np.maximum(n_h - 1.0, 1.0))
     contribution = squares * scale[:, None]
     lonely_present = lonely[:, None] & present
