@@ -54,7 +54,7 @@ def domains(frame: pd.DataFrame, by: Sequence[str] = (), within: npt.NDArray[np.
         levels.append(uniques)
     numbered, present = dense_codes(combined)
     group = np.where(inside, numbered, -1)
-    kept = np.unique(group[inside])  # combinations with records inside the subpopulation
+    kept = np.flatnonzero(np.bincount(group[inside], minlength=present.size))  # combinations with records
     renumber = np.full(present.size + 1, -1, dtype=np.int64)
     renumber[kept] = np.arange(kept.size)
     group = renumber[group]

@@ -60,12 +60,13 @@ def domain_variance(
     present = np.bincount(stratum * groups + group, minlength=n_strata * groups).reshape(n_strata, groups) > 0
     n_h = arrays.n_psu.astype(np.float64)
     by_stratum = per_stratum(arrays.psu_stratum, z, n_strata)
-    lonely = arrays.n_psu == 1
+    census = arrays.f < 1e-7  # a stratum sampled in full contributes nothing, whatever its PSUs (R: onestrat)
+    lonely = (arrays.n_psu == 1) & ~census
     centre = np.where(lonely & (arrays.design.lonely_psu == LonelyPSU.ADJUST), 0.0, 1.0)[:, None]
     centred = z - (centre * by_stratum / n_h[:, None])[arrays.psu_stratum]
     squares = per_stratum(arrays.psu_stratum, centred * centred, n_strata)
     scale = np.where(lonely, arrays.f, arrays.f * n_h / np.maximum(n_h - 1.0, 1.0))
-    contribution = squares * scale[:, None]
+    contribution = np.where(census[:, None], 0.0, squares * scale[:, None])
     lonely_present = lonely[:, None] & present
     rule = arrays.design.lonely_psu
     if lonely_present.any():
