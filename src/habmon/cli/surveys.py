@@ -116,7 +116,7 @@ def compute(
                 ", ".join(f"{k}={v}" for k, v in e["groups"].items()) or f"all ({found['domain'] or 'total'})",
                 f"{100 * e['value']:.2f}",
                 f"{100 * e['se']:.2f}",
-                f"{100 * e['ci_low']:.2f}–{100 * e['ci_high']:.2f}",
+                _interval(e["ci_low"], e["ci_high"], e["df"]),
                 e["n"],
                 f"{e['deff']:.2f}",
             ]
@@ -128,6 +128,12 @@ def compute(
         )
         if found["submission"]:
             console.print(f"sent as submission {found['submission']['submission']} for review")
+
+
+def _interval(low: float, high: float, df: int) -> str:
+    if df <= 0 or low != low or high != high:  # NaN: no degrees of freedom in the domain
+        return f"— (df = {df})"
+    return f"{100 * low:.2f}–{100 * high:.2f}"
 
 
 @surveys_app.command("synthetic")
