@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -131,7 +132,7 @@ def compute(
 
 
 def _interval(low: float, high: float, df: int) -> str:
-    if df <= 0 or low != low or high != high:  # NaN: no degrees of freedom in the domain
+    if df <= 0 or math.isnan(low) or math.isnan(high):  # no degrees of freedom in the domain
         return f"— (df = {df})"
     return f"{100 * low:.2f}–{100 * high:.2f}"
 
