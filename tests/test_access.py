@@ -38,10 +38,10 @@ from habmon.services import Monitor
 from habmon.store import tables as t
 from habmon.store.store import Store
 from habmon.submission.service import Submissions
+from habmon.submission.workflow import OrganizationType
 from habmon.surveys.design import Design
 from habmon.surveys.service import Registration, Surveys
 from habmon.surveys.synthetic import synthetic_dhs
-from habmon.submission.workflow import OrganizationType
 from tests.conftest import BACKENDS, _database_url
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "access.md"
