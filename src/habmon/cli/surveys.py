@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Annotated
 
@@ -115,11 +114,11 @@ def compute(
         rows = [
             [
                 ", ".join(f"{k}={v}" for k, v in e["groups"].items()) or f"all ({found['domain'] or 'total'})",
-                f"{100 * e['value']:.2f}",
-                f"{100 * e['se']:.2f}",
+                _fixed(e["value"], 100),
+                _fixed(e["se"], 100),
                 _interval(e["ci_low"], e["ci_high"], e["df"]),
                 e["n"],
-                f"{e['deff']:.2f}",
+                _fixed(e["deff"]),
             ]
             for e in found["estimates"]
         ]
@@ -131,10 +130,14 @@ def compute(
             console.print(f"sent as submission {found['submission']['submission']} for review")
 
 
-def _interval(low: float, high: float, df: int) -> str:
-    if df <= 0 or math.isnan(low) or math.isnan(high):  # no degrees of freedom in the domain
+def _interval(low: float | None, high: float | None, df: int) -> str:
+    if low is None or high is None:  # no degrees of freedom in the domain
         return f"— (df = {df})"
     return f"{100 * low:.2f}–{100 * high:.2f}"
+
+
+def _fixed(value: float | None, scale: float = 1.0) -> str:
+    return "—" if value is None else f"{scale * value:.2f}"
 
 
 @surveys_app.command("synthetic")

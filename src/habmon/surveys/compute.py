@@ -8,6 +8,7 @@ a contradicting value label. Nothing is estimated from a file with problems.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -36,17 +37,22 @@ class EstimateRow:
     df: int
 
     def to_dict(self) -> dict[str, object]:
+        """As JSON: an undefined number (NaN: no interval without degrees of freedom) is null."""
         return {
             "groups": dict(self.groups),
-            "value": self.value,
-            "se": self.se,
-            "ci_low": self.ci_low,
-            "ci_high": self.ci_high,
+            "value": _number(self.value),
+            "se": _number(self.se),
+            "ci_low": _number(self.ci_low),
+            "ci_high": _number(self.ci_high),
             "n": self.n,
-            "population": self.population,
-            "deff": self.deff,
+            "population": _number(self.population),
+            "deff": _number(self.deff),
             "df": self.df,
         }
+
+
+def _number(value: float) -> float | None:
+    return None if math.isnan(value) else value
 
 
 @dataclass(frozen=True)
