@@ -11,3 +11,7 @@ extras=""
 [ "${1:-}" = "dev" ] && extras="[dev,spark]"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${extras}"
+# the example format plugin the tests submit through (tests/test_format_plugins.py)
+if [ "${1:-}" = "dev" ]; then
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e tests/plugins/habmon-jsonl
+fi

@@ -18,11 +18,11 @@ from sqlalchemy import func, insert, select
 
 from habmon.engine.aggregate import Aggregate, Level
 from habmon.engine.backends import connect
+from habmon.engine.context import EngineContext as Monitor  # what the engine needs of habmon.services.Monitor
 from habmon.engine.panel import AGGREGATE_COLUMNS, IndicatorSpec, Panel, materialized, membership_frame
 from habmon.engine.service import SDG_BASELINE_YEAR, IndicatorData, assess_like_for_like, like_for_like
 from habmon.indicators.model import AggregationMethod, Indicator
 from habmon.methods.progress import Method
-from habmon.services import Monitor
 from habmon.store import bulk
 from habmon.store import tables as t
 from habmon.store.store import insert_id

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from habmon.engine.aggregate import Aggregate, Level, aggregate, fill_gaps, members, regional_means
 from habmon.engine.backends import connect
+from habmon.engine.context import EngineContext as Monitor  # what the engine needs of habmon.services.Monitor
 from habmon.geo.model import Geography, UnitKind
 from habmon.indicators.model import Codelists, Direction, GapFilling, Indicator, TargetBasis
 from habmon.ingest.shipped import PublishedValue, read_published_aggregates
@@ -25,7 +26,6 @@ from habmon.methods.likeforlike import LikeForLike, Panel, choose, explain, requ
 from habmon.methods.lnob import GroupGap, check_parts, gaps, recombine
 from habmon.methods.progress import Method, Point, Progress, Status, assess, milestone_dict, milestones
 from habmon.problems import HabmonError, Problem, Report
-from habmon.services import Monitor
 from habmon.store import tables as t
 
 SDG_BASELINE_YEAR = 2015

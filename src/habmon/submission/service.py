@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,11 +20,13 @@ from sqlalchemy import Connection, Text, cast, insert, select, update
 from habmon.access import model as access
 from habmon.access.model import Role
 from habmon.access.policy import SCOPE_HINT, Forbidden, Rule, covers, rule_for
+from habmon.ingest.formats import registry
+from habmon.ingest.formats.registry import Formats, ReadOptions
 from habmon.problems import HabmonError, NotFound, Problem, Report
-from habmon.services import Monitor
 from habmon.store import bulk
 from habmon.store import tables as t
 from habmon.store.store import Batch, RevisionSummary, insert_id
+from habmon.submission.context import Context
 from habmon.submission.table import ROW, SHEET, SubmissionTable
 from habmon.submission.validate import Validated, validate
 from habmon.submission.workflow import DEFAULT_NATURE, Action, OrganizationType, State, next_state
@@ -33,57 +35,11 @@ CHUNK = 50_000
 # the organization types a role may submit as (a role not listed: any)
 ORGANIZATION_TYPES: dict[Role, frozenset[OrganizationType]] = {Role.PARTNER: frozenset({OrganizationType.PARTNER})}
 MAX_BYTES = 200_000_000
-Reader = Callable[..., SubmissionTable]
 
 
-def _read_csv(path: Path, **kw: Any) -> SubmissionTable:
-    from habmon.ingest.formats.csv_long import read_csv_long
-
-    return read_csv_long(path, registry=kw["registry"], source_name=kw["source_name"], max_bytes=kw["max_bytes"])
-
-
-def _read_excel(path: Path, **kw: Any) -> SubmissionTable:
-    from habmon.ingest.formats.excel import read_excel
-
-    return read_excel(path, registry=kw["registry"], source_name=kw["source_name"], max_bytes=kw["max_bytes"])
-
-
-def _read_sdmx(path: Path, **kw: Any) -> SubmissionTable:
-    from habmon.ingest.formats.sdmx import read_sdmx
-
-    return read_sdmx(path, registry=kw["registry"], source_name=kw["source_name"], max_bytes=kw["max_bytes"])
-
-
-def _read_opensdg(path: Path, **kw: Any) -> SubmissionTable:
-    from habmon.ingest.formats.opensdg import read_opensdg
-
-    return read_opensdg(
-        path,
-        registry=kw["registry"],
-        geo=kw.get("geo"),
-        indicator=kw.get("indicator"),
-        source_name=kw["source_name"],
-        max_bytes=kw["max_bytes"],
-    )
-
-
-READERS: dict[str, Reader] = {"csv": _read_csv, "xlsx": _read_excel, "sdmx": _read_sdmx, "opensdg": _read_opensdg}
-EXTENSIONS = {".xlsx": "xlsx", ".xlsm": "xlsx", ".xml": "sdmx"}
-
-
-def detect_format(path: Path) -> str:
-    """The reader for a file: by extension, and for CSV by its header line."""
-    by_extension = EXTENSIONS.get(path.suffix.lower())
-    if by_extension:
-        return by_extension
-    with path.open("rb") as handle:
-        head = handle.readline(4096).decode("utf-8", errors="replace").lstrip("\ufeff").strip().casefold()
-    columns = {c.strip().strip('"') for c in head.split(",")}
-    if {"dataflow", "structure", "obs_value"} & columns:  # SDMX-CSV 1.0 (DATAFLOW) and 2.0 (STRUCTURE)
-        return "sdmx"
-    if "year" in columns and "value" in columns and "indicator" not in columns:
-        return "opensdg"
-    return "csv"
+def detect_format(path: Path, formats: Formats | None = None) -> str:
+    """The name of the format that reads a file (:meth:`Formats.detect`: every installed format is asked)."""
+    return (registry.installed() if formats is None else formats).detect(path).name
 
 
 @dataclass(frozen=True)
@@ -130,10 +86,13 @@ class Submissions:
     approve, return and publish.
     """
 
-    def __init__(self, monitor: Monitor) -> None:
+    def __init__(self, monitor: Context, formats: Formats | None = None) -> None:
+        """``monitor``: who acts, on which store and reference data (``habmon.services.Monitor`` is one);
+        ``formats``: the formats files may be in (default: every one installed, :func:`registry.installed`)."""
         self.monitor = monitor
         self.store = monitor.store
         self.principal = monitor.principal
+        self.formats = registry.installed() if formats is None else formats
 
     # -- reading and validating ------------------------------------------------------
 
@@ -147,18 +106,20 @@ class Submissions:
         source_name: str | None = None,
         max_bytes: int = MAX_BYTES,
     ) -> SubmissionTable:
-        kind = fmt or detect_format(path)
-        reader = READERS.get(kind)
-        if reader is None:
-            raise SubmissionError("unknown submission format", expected=", ".join(READERS), found=kind)
-        return reader(
-            path,
+        if not fmt:
+            reader = self.formats.detect(path)
+        elif fmt in self.formats:
+            reader = self.formats.get(fmt)
+        else:
+            raise SubmissionError("unknown submission format", expected=", ".join(self.formats.names), found=fmt)
+        options = ReadOptions(
             registry=self.monitor.registry(),
-            geo=geo,
-            indicator=indicator,
             source_name=source_name or path.name,
             max_bytes=max_bytes,
+            geo=geo,
+            indicator=indicator,
         )
+        return reader.read(path, options)
 
     def check(
         self,

@@ -22,10 +22,10 @@ from sqlalchemy import insert, select
 
 from habmon.access.model import Action
 from habmon.problems import HabmonError, InvalidDocument, NotFound, Problem, Report
-from habmon.services import Monitor
 from habmon.store import bulk
 from habmon.store import tables as t
 from habmon.store.store import insert_id
+from habmon.submission.context import Context
 from habmon.submission.service import SubmissionOutcome, Submissions
 from habmon.submission.workflow import OrganizationType
 from habmon.surveys.compute import Computation, EstimateRow, compute
@@ -60,7 +60,7 @@ def _now() -> datetime:
 
 
 class Surveys:
-    def __init__(self, monitor: Monitor) -> None:
+    def __init__(self, monitor: Context) -> None:
         self.monitor = monitor
         self.store = monitor.store
 

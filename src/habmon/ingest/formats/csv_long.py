@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from habmon.indicators.registry import Registry
+from habmon.ingest.formats.registry import ReadOptions, suffix
 from habmon.problems import Problem
 from habmon.submission.table import (
     REQUIRED_COLUMNS,
@@ -151,3 +152,40 @@ def parse_csv_text(
 
 def _empty(name: str, problems: list[Problem], encoding: str | None = None) -> SubmissionTable:
     return SubmissionTable(name, "csv", pd.DataFrame({ROW: pd.Series(dtype="int64")}), {}, encoding, tuple(problems))
+
+
+TEXT_SUFFIXES = frozenset({".csv", ".txt", ""})
+
+
+def looks_like_text(head: bytes) -> bool:
+    """No NUL byte and UTF-8 or GB18030 text (a multi-byte character cut at the end of the head allowed)."""
+    if b"\x00" in head:
+        return False
+    for encoding in ("utf-8", "gb18030"):
+        for cut in range(4):
+            try:
+                head[: len(head) - cut].decode(encoding)
+            except UnicodeDecodeError:
+                continue
+            return True
+    return False
+
+
+class LongCsv:
+    """habmon's long CSV: any .csv or .txt file (its encoding is judged when it is read), and as the fallback any
+    other text file that no other format claims."""
+
+    name = "csv"
+
+    def detect(self, filename: str, head: bytes) -> float:
+        if suffix(filename) in TEXT_SUFFIXES:
+            return 0.5
+        return 0.1 if looks_like_text(head) else 0.0
+
+    def read(self, path: Path, options: ReadOptions) -> SubmissionTable:
+        return read_csv_long(
+            path, registry=options.registry, source_name=options.source_name, max_bytes=options.max_bytes
+        )
+
+
+PLUGIN = LongCsv()

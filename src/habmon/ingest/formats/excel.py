@@ -57,6 +57,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from habmon.geo.model import Geography, GeoUnit
 from habmon.indicators.model import Dimension, Indicator, Unit
 from habmon.indicators.registry import Registry
+from habmon.ingest.formats.registry import ReadOptions, suffix
 from habmon.observation import Nature
 from habmon.problems import Problem, Severity
 from habmon.schema import Text
@@ -1177,3 +1178,24 @@ def _problems_sheet(sheet: Worksheet, problems: Iterable[Problem], placed: Mappi
                 cell.value = value
     sheet.freeze_panes = f"A{HEADER_ROW + 1}"
     sheet.auto_filter.ref = sheet.dimensions
+
+
+# -- registration in the format registry (habmon.ingest.formats.registry) ------------------------------------------
+
+
+class Excel:
+    """An .xlsx/.xlsm workbook; also an Excel 97–2003 file by its signature, so that the reader can say to save it
+    as .xlsx."""
+
+    name = "xlsx"
+
+    def detect(self, filename: str, head: bytes) -> float:
+        if suffix(filename) in {".xlsx", ".xlsm"}:
+            return 1.0
+        return 0.6 if head.startswith(OLE2_MAGIC) else 0.0
+
+    def read(self, path: Path, options: ReadOptions) -> SubmissionTable:
+        return read_excel(path, registry=options.registry, source_name=options.source_name, max_bytes=options.max_bytes)
+
+
+PLUGIN = Excel()

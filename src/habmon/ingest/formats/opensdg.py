@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Final
 from habmon.indicators.model import Codelists, Dimension
 from habmon.indicators.registry import Registry
 from habmon.ingest.formats.csv_long import decode
+from habmon.ingest.formats.registry import ReadOptions, header_columns
 from habmon.ingest.formats.sdmx import (
     DEFAULT_MAX_BYTES,
     build_frame,
@@ -272,3 +273,27 @@ def _indicator(
 def _series_allowed(registry: Registry, code: str | None) -> frozenset[str]:
     series = next((i.series for i in registry.indicators if i.code == code), ())
     return frozenset({*series, *([code] if code else [])})
+
+
+class OpenSdg:
+    """An Open SDG data file: a CSV with Year and Value columns and no indicator column (the file is one indicator's;
+    the place and indicator come from the options or the file name)."""
+
+    name = FORMAT
+
+    def detect(self, filename: str, head: bytes) -> float:
+        columns = header_columns(head)
+        return 0.8 if "year" in columns and "value" in columns and "indicator" not in columns else 0.0
+
+    def read(self, path: Path, options: ReadOptions) -> SubmissionTable:
+        return read_opensdg(
+            path,
+            registry=options.registry,
+            geo=options.geo,
+            indicator=options.indicator,
+            source_name=options.source_name,
+            max_bytes=options.max_bytes,
+        )
+
+
+PLUGIN = OpenSdg()

@@ -48,6 +48,7 @@ from lxml import etree  # type: ignore[import-untyped]
 from habmon.indicators.model import Code, Codelists, Dimension, Unit
 from habmon.indicators.registry import Registry
 from habmon.ingest.formats.csv_long import decode
+from habmon.ingest.formats.registry import ReadOptions, header_columns, suffix
 from habmon.problems import Problem, Severity
 from habmon.submission.table import CORE_COLUMNS, REQUIRED_COLUMNS, ROW, SubmissionTable
 
@@ -720,3 +721,25 @@ def _release(elem: Any) -> None:
     parent = elem.getparent()
     while parent is not None and elem.getprevious() is not None:
         del parent[0]
+
+
+# -- registration in the format registry (habmon.ingest.formats.registry) ------------------------------------------
+
+SNIFFED_CONCEPTS = frozenset({"dataflow", "structure", "obs_value"})  # SDMX-CSV 1.0 (DATAFLOW) and 2.0 (STRUCTURE)
+
+
+class Sdmx:
+    """SDMX: an .xml file (SDMX-ML), or a CSV whose header has DATAFLOW, STRUCTURE or OBS_VALUE (SDMX-CSV)."""
+
+    name = "sdmx"
+
+    def detect(self, filename: str, head: bytes) -> float:
+        if suffix(filename) == ".xml":
+            return 1.0
+        return 0.9 if SNIFFED_CONCEPTS & header_columns(head) else 0.0
+
+    def read(self, path: Path, options: ReadOptions) -> SubmissionTable:
+        return read_sdmx(path, registry=options.registry, source_name=options.source_name, max_bytes=options.max_bytes)
+
+
+PLUGIN = Sdmx()

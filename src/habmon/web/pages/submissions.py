@@ -31,10 +31,11 @@ from fastapi.responses import RedirectResponse
 from habmon.access.model import Action as Permission
 from habmon.access.model import Principal, Role
 from habmon.access.policy import Rule, allowed, rule_for
+from habmon.ingest.formats import registry as formats
 from habmon.ingest.formats.excel import LANGUAGES as TEMPLATE_LANGUAGES
 from habmon.ingest.formats.excel import write_template
 from habmon.problems import InvalidDocument
-from habmon.submission.service import ORGANIZATION_TYPES, READERS, SubmissionOutcome, Submissions
+from habmon.submission.service import ORGANIZATION_TYPES, SubmissionOutcome, Submissions
 from habmon.submission.workflow import TRANSITIONS, OrganizationType, State, WorkflowError
 from habmon.submission.workflow import Action as Step
 from habmon.web.app import Site
@@ -193,7 +194,7 @@ def upload_form(site: Site, principal: Principal, lang: str, values: Mapping[str
         "values": dict(values),
         "organization_types": organization_types_for(principal),
         "organization_fixed": principal.role in ORGANIZATION_TYPES,
-        "formats": list(READERS),
+        "formats": list(formats.installed().names),
         "max_upload_bytes": site.services.settings.max_upload_bytes,
         "indicators": [{"code": i.code, "name": i.name.get(lang)} for i in registry.indicators],
         "template_places": sorted(principal.geo_scope),
