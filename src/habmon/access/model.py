@@ -45,6 +45,8 @@ class Action(StrEnum):
     MANAGE_USERS = "users.manage"
     MANAGE_OWN_TOKENS = "tokens.manage_own"
     CHANGE_OWN_PASSWORD = "account.password"
+    LOAD_SURVEY = "survey.load"
+    COMPUTE_SURVEY = "survey.compute"
 
 
 ACTION_TEXT: dict[Action, str] = {
@@ -62,6 +64,8 @@ ACTION_TEXT: dict[Action, str] = {
     Action.MANAGE_USERS: "create, disable and change users and their scopes",
     Action.MANAGE_OWN_TOKENS: "create, list and revoke API tokens",
     Action.CHANGE_OWN_PASSWORD: "change a password",
+    Action.LOAD_SURVEY: "register a survey and load its microdata (confidential)",
+    Action.COMPUTE_SURVEY: "compute indicators from survey microdata",
 }
 
 PUBLIC_USERNAME = "(public)"

@@ -49,6 +49,8 @@ _TABLE: dict[Action, tuple[Rule, Rule, Rule, Rule, Rule]] = {
     Action.MANAGE_USERS: (ALWAYS, NEVER, NEVER, NEVER, NEVER),
     Action.MANAGE_OWN_TOKENS: (ALWAYS, OWN, OWN, OWN, NEVER),
     Action.CHANGE_OWN_PASSWORD: (ALWAYS, OWN, OWN, OWN, NEVER),
+    Action.LOAD_SURVEY: (ALWAYS, ALWAYS, NEVER, NEVER, NEVER),
+    Action.COMPUTE_SURVEY: (ALWAYS, ALWAYS, NEVER, NEVER, NEVER),
 }
 
 POLICY: dict[Action, dict[Role, Rule]] = {

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from habmon.cli import audit, data, engine, geo, indicators, operations, plan, setup, submissions, users, web
+from habmon.cli import audit, data, engine, geo, indicators, operations, plan, setup, submissions, surveys, users, web
 from habmon.cli.context import state
 from habmon.cli.options import bar
 
@@ -64,6 +64,7 @@ app.add_typer(users.users_app, name="users")
 app.add_typer(users.tokens_app, name="tokens")
 app.add_typer(submissions.submissions_app, name="submissions")
 app.add_typer(submissions.export_app, name="export")
+app.add_typer(surveys.surveys_app, name="surveys")
 audit.audit_app.command("export")(submissions.audit_export)
 
 __all__ = ["app", "bar"]

@@ -565,7 +565,8 @@ class Store:
         batch_id = insert_id(conn, insert(t.batch).values(loaded_at=now, **asdict(batch)))
         changed["revision"] = changed["old_revision"].fillna(0).astype("int64") + 1
         changed = changed.rename(columns={"geo": "geo_code"})
-        columns = ["batch_id", *bulk.STORED_COLUMNS, "revision", "recorded_at"]
+        uncertainty = [c for c in bulk.UNCERTAINTY_COLUMNS if c in changed.columns]
+        columns = ["batch_id", *bulk.STORED_COLUMNS, *uncertainty, "revision", "recorded_at"]
         constants = {"batch_id": batch_id, "recorded_at": bulk.stamp(conn, now)}
         bulk.bulk_insert(conn, t.observation, columns, bulk.rows_of(changed, columns, constants))
         self.audit(
