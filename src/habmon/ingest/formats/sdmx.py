@@ -47,7 +47,7 @@ from lxml import etree  # type: ignore[import-untyped]
 
 from habmon.indicators.model import Code, Codelists, Dimension, Unit
 from habmon.indicators.registry import Registry
-from habmon.ingest.formats.csv_long import decode
+from habmon.ingest.formats.csv_long import decode, delimiter_of
 from habmon.ingest.formats.registry import ReadOptions, header_columns, suffix
 from habmon.problems import Problem, Severity
 from habmon.submission.table import CORE_COLUMNS, REQUIRED_COLUMNS, ROW, SubmissionTable
@@ -519,8 +519,7 @@ def _csv_rows(reader: Reader, concepts: list[str], labelled: list[bool], builder
 
 
 def _delimiter(text: str) -> str:
-    header = text.split("\n", 1)[0]
-    return ";" if ";" in header and "," not in header else ","
+    return delimiter_of(text.split("\n", 1)[0], ",;\t")
 
 
 def _concept_id(label: str) -> str:
