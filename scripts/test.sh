@@ -9,4 +9,5 @@ export SPARK_LOCAL_IP=127.0.0.1  # Spark (local mode in the engine conformance s
 .venv/bin/ruff check src tests
 .venv/bin/ruff format --check src tests
 .venv/bin/mypy
-.venv/bin/pytest "$@"
+# two workers (the machine's two cores), whole files to a worker so module fixtures are built once
+.venv/bin/pytest -n 2 --dist loadfile "$@"
