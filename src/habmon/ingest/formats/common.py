@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,21 +18,18 @@ def read_limited(path: Path, name: str, max_bytes: int) -> tuple[bytes | None, l
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            return None, [
-                Problem(
-                    "too-large",
-                    expected=f"{max_bytes:,} bytes",
-                    found=f"{size:,} bytes",
-                    file=name,
-                    hint="split the submission into smaller files",
-                )
-            ]
+            return None, [too_large(name, f"{size:,} bytes", max_bytes, hint="split the submission into smaller files")]
         return path.read_bytes(), []
     except OSError as exc:
         return None, [Problem("file-unreadable", expected="a readable file", found=str(exc), file=name)]
 
 
-def build_frame(rows: list[dict[str, Any]], columns: Iterable[str]) -> pd.DataFrame:
+def too_large(name: str, found: str, limit: int, *, hint: str | None = None) -> Problem:
+    """The problem of a file over the size limit (``found``: its size, as the reader measured it)."""
+    return Problem("too-large", expected=f"{limit:,} bytes", found=found, file=name, hint=hint)
+
+
+def build_frame(rows: Sequence[Mapping[str, Any]], columns: Iterable[str]) -> pd.DataFrame:
     """Text columns (str or None) in the given order, then ``_row`` as integers."""
     data: dict[str, Any] = {c: pd.Series([r.get(c) for r in rows], dtype=object) for c in columns}
     data[ROW] = pd.Series([r[ROW] for r in rows], dtype="int64")

@@ -32,6 +32,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.worksheet import Worksheet
 
 from habmon.indicators.registry import Registry
+from habmon.ingest.formats.common import build_frame, empty_table, too_large
 from habmon.ingest.formats.excel_annotated import PROBLEM_SHEET_COLUMNS, write_annotated_excel
 from habmon.ingest.formats.excel_common import (
     BOLD,
@@ -87,6 +88,7 @@ ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, and password-protected .xlsx
 # What openpyxl raises on a damaged workbook: broken zip, missing parts (KeyError), malformed XML (SyntaxError:
 # ParseError; ValueError: defusedxml), unexpected attributes or values in a part (TypeError, IndexError).
+SPLIT_HINT = "split the data over several files"
 WORKBOOK_ERRORS = (
     zipfile.BadZipFile,
     InvalidFileException,
@@ -123,12 +125,12 @@ def read_excel(
     name = source_name or path.name
     workbook, problems = open_workbook(path, name, max_bytes)
     if workbook is None:
-        return _empty(name, problems)
+        return empty_table(name, "xlsx", problems)
     aliases = dimension_aliases(registry.codelists)
     known = frozenset((*CORE_COLUMNS, *aliases))
     layout = _find_layout(workbook, aliases, known, name)
     if layout is None:
-        return _empty(name, [_no_data_sheet(workbook, aliases, name)])
+        return empty_table(name, "xlsx", [_no_data_sheet(workbook, aliases, name)])
     problems.extend(layout.problems)
     problems.extend(_ignored_sheets(workbook, layout, name))
     problems.extend(_merged_cells(layout, name))
@@ -143,7 +145,7 @@ def open_workbook(path: Path, name: str, max_bytes: int) -> tuple[Workbook | Non
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            return None, [_too_large(name, f"{size:,} bytes", max_bytes)]
+            return None, [too_large(name, f"{size:,} bytes", max_bytes, hint=SPLIT_HINT)]
         with path.open("rb") as handle:
             head = handle.read(len(OLE2_MAGIC))
         refused = _refuse_by_signature(head, name)
@@ -152,7 +154,9 @@ def open_workbook(path: Path, name: str, max_bytes: int) -> tuple[Workbook | Non
         with zipfile.ZipFile(path) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
         if unpacked > max_bytes * UNPACKED_FACTOR:
-            return None, [_too_large(name, f"{unpacked:,} bytes when unpacked", max_bytes * UNPACKED_FACTOR)]
+            return None, [
+                too_large(name, f"{unpacked:,} bytes when unpacked", max_bytes * UNPACKED_FACTOR, hint=SPLIT_HINT)
+            ]
         with path.open("rb") as handle, warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # unsupported extensions (slicers, …) are irrelevant here
             return load_workbook(handle, data_only=False), []
@@ -174,16 +178,6 @@ def _refuse_by_signature(head: bytes, name: str) -> Problem | None:
 
 def _unreadable(name: str, found: str, hint: str = "save the file as 'Excel Workbook (.xlsx)'") -> Problem:
     return Problem("file-unreadable", expected="an Excel .xlsx workbook", found=found, file=name, hint=hint)
-
-
-def _too_large(name: str, found: str, limit: int) -> Problem:
-    return Problem(
-        "too-large",
-        expected=f"{limit:,} bytes",
-        found=found,
-        file=name,
-        hint="split the data over several files",
-    )
 
 
 def _worksheets(workbook: Workbook) -> list[Worksheet]:
@@ -463,17 +457,10 @@ def _stray_columns(layout: Layout, stray: Mapping[int, int], file: str) -> Itera
 
 
 def _frame(records: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
-    data: dict[str, pd.Series] = {
-        column: pd.Series([r.get(column) for r in records], dtype=object) for column in columns
-    }
-    data[ROW] = pd.Series([r[ROW] for r in records], dtype="int64")
-    data[SHEET] = pd.Series([r[SHEET] for r in records], dtype=object)
-    return pd.DataFrame(data)
-
-
-def _empty(name: str, problems: Sequence[Problem]) -> SubmissionTable:
-    frame = pd.DataFrame({ROW: pd.Series(dtype="int64")})
-    return SubmissionTable(name, "xlsx", frame, {}, None, tuple(problems))
+    """The text columns and ``_row`` (:func:`~habmon.ingest.formats.common.build_frame`), then each row's sheet."""
+    frame = build_frame(records, columns)
+    frame[SHEET] = pd.Series([r[SHEET] for r in records], dtype=object)
+    return frame
 
 
 # -- registration in the format registry (habmon.ingest.formats.registry) ------------------------------------------

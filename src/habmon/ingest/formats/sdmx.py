@@ -1,38 +1,13 @@
 """SDMX submissions: SDMX-CSV and SDMX-ML data messages read into a :class:`SubmissionTable`.
 
-Formats
--------
-* **SDMX-CSV** 1.0 (first column ``DATAFLOW``) and 2.0 (``STRUCTURE``, ``STRUCTURE_ID``, ``ACTION``): one
-  observation per line, a column per concept; ``_row`` is the line number (the header is line 1). Headers
-  written with labels (``SEX: Sex``) are read by their id, and so are their values (``F: Female``).
-* **SDMX-ML** data messages (2.1, also 3.0), *Generic* or *StructureSpecific*, flat or in series; ``_row``
-  is the observation's ordinal in the document. They are read with lxml, not sdmx1: sdmx1 2.28 reads these
-  messages without their DSD only when the header names ``dimensionAtObservation`` (it fails on messages
-  without it), logs a warning for every structure-specific message, prints debugging dumps to standard output
-  when a message has unexpected content, and keeps no source positions.
+* **SDMX-CSV** 1.0 and 2.0 — :mod:`~habmon.ingest.formats.sdmx_csv`;
+* **SDMX-ML** data messages (2.1, also 3.0), Generic or StructureSpecific, read with lxml after a defusedxml safety
+  scan — :mod:`~habmon.ingest.formats.sdmx_ml`;
+* the mapping of SDMX concepts and codes to habmon's columns and codes, shared by both —
+  :mod:`~habmon.ingest.formats.sdmx_concepts`.
 
-Safety
-------
-A file over ``max_bytes`` is refused before it is read. An XML document is first scanned by defusedxml's
-expat parser with DTDs, entity declarations and external references forbidden: a ``DOCTYPE`` (the vehicle of
-external entities and of "billion laughs" expansion) is refused before any content is read, and a malformed
-document is reported with its line. Only then is it read, by lxml with entity resolution, network access,
-DTD loading and huge trees all off.
-
-Mapping
--------
-``SERIES`` (an SDG series code of the registry) or habmon's own ``INDICATOR`` attribute → ``indicator``;
-``REF_AREA`` → ``geo``; ``TIME_PERIOD`` → ``period``; ``OBS_VALUE`` → ``value``; ``UNIT_MEASURE`` → ``unit``;
-``NATURE`` → ``nature``; ``SOURCE_DETAIL`` → ``source``; ``COMMENT_OBS`` → ``note``; habmon's ``NUMERATOR`` and
-``DENOMINATOR`` → ``numerator``, ``denominator``. A dimension concept (the ``sdmx`` concept of a codelist
-dimension, or its id in capitals) → the dimension's column, its codes (``Code.sdmx`` or ``Code.id``) → habmon
-code ids, the total code (``_T``) → blank. Values are kept as text; validation judges them.
-
-Modules
--------
-:mod:`~habmon.ingest.formats.sdmx_csv` reads SDMX-CSV, :mod:`~habmon.ingest.formats.sdmx_ml` SDMX-ML, and
-:mod:`~habmon.ingest.formats.sdmx_concepts` maps concepts and codes for both; this module chooses between them and
-registers the ``sdmx`` format. Their names are importable from here as before.
+This module refuses a file over ``max_bytes`` before it is read, tells XML from CSV, and registers the ``sdmx``
+format. The names of the three modules are importable from here as before.
 """
 
 from __future__ import annotations
