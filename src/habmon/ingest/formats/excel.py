@@ -2,8 +2,8 @@
 
 The template and the annotated workbook are written by :mod:`~habmon.ingest.formats.excel_template` and
 :mod:`~habmon.ingest.formats.excel_annotated`; what the three share (the layout of the Data sheet, column labels,
-styles, the marker, :func:`cell_text`) is in :mod:`~habmon.ingest.formats.excel_common`. Their names are
-importable from here as before.
+styles, the marker, :func:`cell_text`) is in :mod:`~habmon.ingest.formats.excel_common`; finding the data sheet
+and its columns in :mod:`~habmon.ingest.formats.excel_layout`. Their names are importable from here as before.
 
 Reading
 -------
@@ -15,11 +15,9 @@ every required column (foreign workbooks). Cells come back as text: numbers with
 
 from __future__ import annotations
 
-import re
 import warnings
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
 from typing import Any
@@ -57,6 +55,15 @@ from habmon.ingest.formats.excel_common import (
     cell_text,
     template_marker,
 )
+from habmon.ingest.formats.excel_layout import (
+    HEADER_SCAN_ROWS,
+    KEY_PATTERN,
+    Layout,
+    find_layout,
+    known_label,
+    no_data_sheet,
+    worksheets,
+)
 from habmon.ingest.formats.excel_template import (
     LANGUAGES,
     LAST_TEMPLATE_ROW,
@@ -72,18 +79,14 @@ from habmon.ingest.formats.registry import ReadOptions, suffix
 from habmon.problems import Problem, Severity
 from habmon.submission.table import (
     CORE_COLUMNS,
-    REQUIRED_COLUMNS,
     ROW,
     SHEET,
     SubmissionTable,
-    canonical_column,
     dimension_aliases,
 )
 
 DEFAULT_MAX_BYTES = 50_000_000
 UNPACKED_FACTOR = 25  # a workbook may unpack to at most this many times the size limit (zip bombs)
-HEADER_SCAN_ROWS = 10  # a foreign workbook's header row may sit below a title
-KEY_PATTERN = re.compile(r"^_?[a-z][a-z0-9_]*$")
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, and password-protected .xlsx
 # What openpyxl raises on a damaged workbook: broken zip, missing parts (KeyError), malformed XML (SyntaxError:
@@ -104,20 +107,6 @@ WORKBOOK_ERRORS = (
 # -- reading ------------------------------------------------------------------------------------------------------
 
 
-@dataclass
-class Layout:
-    """Where the data sits in a sheet and what each column means."""
-
-    sheet: Worksheet
-    header_row: int
-    first_row: int
-    columns: dict[int, str]  # 1-based column index -> canonical column
-    labels: dict[str, str]  # canonical column -> "D (Value)"
-    ignored: set[int] = field(default_factory=set)  # columns reported (unknown) or bookkeeping
-    problems: list[Problem] = field(default_factory=list)
-    keyed: bool = False  # found by the hidden key row of a habmon workbook
-
-
 def read_excel(
     path: Path, *, registry: Registry, source_name: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES
 ) -> SubmissionTable:
@@ -128,9 +117,9 @@ def read_excel(
         return empty_table(name, "xlsx", problems)
     aliases = dimension_aliases(registry.codelists)
     known = frozenset((*CORE_COLUMNS, *aliases))
-    layout = _find_layout(workbook, aliases, known, name)
+    layout = find_layout(workbook, aliases, known, name)
     if layout is None:
-        return empty_table(name, "xlsx", [_no_data_sheet(workbook, aliases, name)])
+        return empty_table(name, "xlsx", [no_data_sheet(workbook, aliases, name)])
     problems.extend(layout.problems)
     problems.extend(_ignored_sheets(workbook, layout, name))
     problems.extend(_merged_cells(layout, name))
@@ -180,154 +169,8 @@ def _unreadable(name: str, found: str, hint: str = "save the file as 'Excel Work
     return Problem("file-unreadable", expected="an Excel .xlsx workbook", found=found, file=name, hint=hint)
 
 
-def _worksheets(workbook: Workbook) -> list[Worksheet]:
-    return [sheet for sheet in workbook.worksheets if isinstance(sheet, Worksheet)]
-
-
-def _find_layout(
-    workbook: Workbook, aliases: Mapping[str, tuple[str, ...]], known: frozenset[str], file: str
-) -> Layout | None:
-    """The data sheet: first one with a hidden key row, else first one whose header names the required columns."""
-    sheets = _worksheets(workbook)
-    for sheet in sheets:
-        keys = _key_row(sheet)
-        if keys is not None:
-            return _layout(sheet, HEADER_ROW, keys, aliases, known, file)
-    for sheet in sheets:
-        header_row = _header_row(sheet, aliases)
-        if header_row is not None:
-            return _layout(sheet, header_row, None, aliases, known, file)
-    return None
-
-
-def _row_texts(sheet: Worksheet, row: int) -> list[str | None]:
-    values = next(sheet.iter_rows(min_row=row, max_row=row, values_only=True), ())
-    return [cell_text(value) for value in values]
-
-
-def _key_row(sheet: Worksheet) -> list[str | None] | None:
-    """Row 2 of a habmon workbook: identifiers only, naming at least the required columns."""
-    if sheet.max_row < KEY_ROW:
-        return None
-    keys = _row_texts(sheet, KEY_ROW)
-    present = [key for key in keys if key]
-    if present and all(KEY_PATTERN.match(key) for key in present) and set(REQUIRED_COLUMNS) <= set(present):
-        return keys
-    return None
-
-
-def _header_row(sheet: Worksheet, aliases: Mapping[str, tuple[str, ...]]) -> int | None:
-    for row in range(1, min(sheet.max_row, HEADER_SCAN_ROWS) + 1):
-        if not _missing_required(_row_texts(sheet, row), aliases):
-            return row
-    return None
-
-
-def _missing_required(labels: Sequence[str | None], aliases: Mapping[str, tuple[str, ...]]) -> list[str]:
-    mapped = {canonical_column(label, aliases) for label in labels if label}
-    return [column for column in REQUIRED_COLUMNS if column not in mapped]
-
-
-def _layout(
-    sheet: Worksheet,
-    header_row: int,
-    keys: Sequence[str | None] | None,
-    aliases: Mapping[str, tuple[str, ...]],
-    known: frozenset[str],
-    file: str,
-) -> Layout:
-    labels = _row_texts(sheet, header_row)
-    first_row = FIRST_DATA_ROW if keys is not None else header_row + 1
-    layout = Layout(sheet, header_row, first_row, {}, {}, keyed=keys is not None)
-    width = max(len(labels), len(keys or ()))
-    for index in range(1, width + 1):
-        label = labels[index - 1] if index <= len(labels) else None
-        key = keys[index - 1] if keys is not None and index <= len(keys) else None
-        _place_column(layout, index, label, key, aliases, known, file)
-    return layout
-
-
-def _place_column(
-    layout: Layout,
-    index: int,
-    label: str | None,
-    key: str | None,
-    aliases: Mapping[str, tuple[str, ...]],
-    known: frozenset[str],
-    file: str,
-) -> None:
-    if key is not None and key.startswith("_"):
-        layout.ignored.add(index)  # bookkeeping column of an annotated workbook
-        return
-    if label is None and key is None:
-        return  # unlabelled: reported only if it holds data
-    canonical = key if key in known else canonical_column(label or "", aliases)
-    where = _column_label(index, label or key)
-    if canonical is None:
-        layout.ignored.add(index)
-        layout.problems.append(
-            Problem(
-                "unknown-field",
-                expected="a habmon column",
-                found=repr(label or key),
-                file=file,
-                sheet=layout.sheet.title,
-                row=layout.header_row,
-                column=where,
-                hint=_accepted_labels(aliases),
-            )
-        )
-        return
-    if canonical in layout.labels:
-        layout.ignored.add(index)
-        layout.problems.append(
-            Problem(
-                "duplicate-id",
-                expected="each column once",
-                found=f"{where} (same as {layout.labels[canonical]})",
-                file=file,
-                sheet=layout.sheet.title,
-                row=layout.header_row,
-                column=where,
-            )
-        )
-        return
-    layout.columns[index] = canonical
-    layout.labels[canonical] = where
-
-
-def _column_label(index: int, header: str | None) -> str:
-    letter = get_column_letter(index)
-    return f"{letter} ({header})" if header else letter
-
-
-def _accepted_labels(aliases: Mapping[str, tuple[str, ...]]) -> str:
-    core = ", ".join(CORE_SPECS[c].label.en for c in CORE_COLUMNS)
-    dims = ", ".join(names[0] if names else dim for dim, names in aliases.items())
-    return f"accepted labels: {core}; disaggregations: {dims} (English or Chinese, or the habmon column ids)"
-
-
-def _no_data_sheet(workbook: Workbook, aliases: Mapping[str, tuple[str, ...]], file: str) -> Problem:
-    """A `missing` problem naming the required columns that the most promising header row lacks."""
-    candidates = [
-        (_missing_required(_row_texts(sheet, row), aliases), sheet.title, row)
-        for sheet in _worksheets(workbook)
-        for row in range(1, min(sheet.max_row, HEADER_SCAN_ROWS) + 1)
-    ]
-    missing, sheet_name, row = min(candidates, key=lambda c: len(c[0]), default=(list(REQUIRED_COLUMNS), None, None))
-    return Problem(
-        "missing",
-        expected=f"a header row with the column(s) {', '.join(missing)}",
-        found=f"no sheet with all of {', '.join(REQUIRED_COLUMNS)}",
-        file=file,
-        sheet=sheet_name,
-        row=row,
-        hint=_accepted_labels(aliases),
-    )
-
-
 def _ignored_sheets(workbook: Workbook, layout: Layout, file: str) -> Iterator[Problem]:
-    for sheet in _worksheets(workbook):
+    for sheet in worksheets(workbook):
         if sheet is layout.sheet or (layout.keyed and sheet.title in HABMON_SHEETS | {PROBLEMS_SHEET}):
             continue
         if not _has_content(sheet):
@@ -358,14 +201,9 @@ def _merged_cells(layout: Layout, file: str) -> Iterator[Problem]:
             file=file,
             sheet=layout.sheet.title,
             row=max(merged.min_row, layout.first_row),
-            column=_known_label(layout, merged.min_col),
+            column=known_label(layout, merged.min_col),
             hint="unmerge the cells and repeat the value in every row",
         )
-
-
-def _known_label(layout: Layout, index: int) -> str:
-    canonical = layout.columns.get(index)
-    return layout.labels[canonical] if canonical else get_column_letter(index)
 
 
 def _read_rows(layout: Layout, file: str) -> tuple[pd.DataFrame, list[Problem]]:
@@ -433,7 +271,7 @@ def _where(cell: Cell | MergedCell, layout: Layout, file: str) -> dict[str, Any]
         "file": file,
         "sheet": layout.sheet.title,
         "row": cell.row,
-        "column": _known_label(layout, cell.column or 0),
+        "column": known_label(layout, cell.column or 0),
     }
 
 
@@ -496,6 +334,7 @@ __all__ = [  # the names of the template, the annotated workbook and the shared 
     "HEADER_ROW",
     "HEADER_SCAN_ROWS",
     "INSTRUCTIONS_SHEET",
+    "KEY_PATTERN",
     "KEY_ROW",
     "LANGUAGES",
     "LAST_TEMPLATE_ROW",
