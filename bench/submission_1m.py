@@ -60,9 +60,17 @@ def reference(path: Path, directory: Path) -> float:
         "CREATE TABLE staged (series TEXT, geo TEXT, period INTEGER, key TEXT, value REAL, unit TEXT, nature TEXT, "
         "source TEXT)"
     )
-    rows = zip(frame["indicator"], frame["geo"], frame["period"].astype(int), frame["sex"] + frame["urbanisation"]
-               + frame["age"], frame["value"].astype(float), itertools.repeat("persons"), itertools.repeat("M"),
-               frame["source"], strict=False)
+    rows = zip(
+        frame["indicator"],
+        frame["geo"],
+        frame["period"].astype(int),
+        frame["sex"] + frame["urbanisation"] + frame["age"],
+        frame["value"].astype(float),
+        itertools.repeat("persons"),
+        itertools.repeat("M"),
+        frame["source"],
+        strict=False,
+    )
     db.executemany("INSERT INTO staged VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
     db.commit()
     db.close()
@@ -95,15 +103,19 @@ def main() -> None:
     checked = subs.check(table)
     t_bad = time.perf_counter() - start
     errors = len(checked.report.errors)
-    print(f"habmon validate, file with errors: {t_bad:.2f} s, {errors:,} errors reported "
-          f"({'all' if errors == broken else 'NOT all'} of {broken:,})")
+    print(
+        f"habmon validate, file with errors: {t_bad:.2f} s, {errors:,} errors reported "
+        f"({'all' if errors == broken else 'NOT all'} of {broken:,})"
+    )
 
     start = time.perf_counter()
     outcome = subs.submit(good, organization="bench", organization_type=OrganizationType.SECRETARIAT)
     t_submit = time.perf_counter() - start
     assert outcome.created and outcome.report.valid, outcome.report
-    print(f"habmon submit (read + validate + stage, one transaction): {t_submit:.2f} s "
-          f"= {t_submit / ref:.1f}× reference; {args.rows / t_submit:,.0f} rows/s")
+    print(
+        f"habmon submit (read + validate + stage, one transaction): {t_submit:.2f} s "
+        f"= {t_submit / ref:.1f}× reference; {args.rows / t_submit:,.0f} rows/s"
+    )
 
     start = time.perf_counter()
     summary = subs.approve(outcome.submission_id or 0)

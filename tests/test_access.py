@@ -39,6 +39,9 @@ from habmon.store import tables as t
 from habmon.store.store import Store
 from habmon.submission.service import Submissions
 from habmon.submission.workflow import OrganizationType
+from habmon.surveys.design import Design
+from habmon.surveys.service import Registration, Surveys
+from habmon.surveys.synthetic import synthetic_dhs
 from tests.conftest import BACKENDS, _database_url
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "access.md"
@@ -62,6 +65,8 @@ EXPECTED: dict[Action, tuple[str, str, str, str, str]] = {
     Action.MANAGE_USERS: ("always", "never", "never", "never", "never"),
     Action.MANAGE_OWN_TOKENS: ("always", "own object", "own object", "own object", "never"),
     Action.CHANGE_OWN_PASSWORD: ("always", "own object", "own object", "own object", "never"),
+    Action.LOAD_SURVEY: ("always", "always", "never", "never", "never"),
+    Action.COMPUTE_SURVEY: ("always", "always", "never", "never", "never"),
 }
 ROLE_ORDER = (Role.ADMIN, Role.OFFICER, Role.FOCAL_POINT, Role.PARTNER, Role.PUBLIC)
 CASES = [
@@ -86,6 +91,8 @@ WRITES = {
     Action.MANAGE_USERS,
     Action.MANAGE_OWN_TOKENS,
     Action.CHANGE_OWN_PASSWORD,
+    Action.LOAD_SURVEY,
+    Action.COMPUTE_SURVEY,
 }
 
 
@@ -222,6 +229,8 @@ SNAPSHOT_TABLES = (
     t.api_token,
     t.web_session,
     t.login_attempt,
+    t.survey,
+    t.survey_computation,
 )
 
 
@@ -412,6 +421,29 @@ def probe_password(world: World, p: Principal, relation: str) -> Callable[[], bo
     return act
 
 
+def _survey_file(world: World) -> tuple[str, Path]:
+    n = next(world.numbers)
+    path = world.directory / f"survey-{n}.csv"
+    synthetic_dhs(300, seed=n, lonely=0).to_csv(path, index=False)
+    return f"SYN-{n}", path
+
+
+def _registration(name: str) -> Registration:
+    design = Design(weight="hv005", psu="hv001", strata="hv022", weight_divisor=1e6)
+    return Registration(name, "KEN", (2025, 2025), "household", design, "SYNTHETIC", "open")
+
+
+def probe_load_survey(world: World, p: Principal, relation: str) -> Callable[[], bool]:
+    name, path = _survey_file(world)
+    return lambda: Surveys(world.monitor(p)).register(path, _registration(name))["records"] == 300
+
+
+def probe_compute_survey(world: World, p: Principal, relation: str) -> Callable[[], bool]:
+    name, path = _survey_file(world)
+    Surveys(world.monitor(Principal.system("someone.else"))).register(path, _registration(name))
+    return lambda: len(Surveys(world.monitor(p)).compute(name, path, "7.1.1")["estimates"]) == 1
+
+
 PROBES: dict[Action, Probe] = {
     Action.READ_PUBLISHED: probe_read_published,
     Action.READ_UNPUBLISHED: probe_read_unpublished,
@@ -426,6 +458,8 @@ PROBES: dict[Action, Probe] = {
     Action.MANAGE_USERS: probe_users,
     Action.MANAGE_OWN_TOKENS: probe_tokens,
     Action.CHANGE_OWN_PASSWORD: probe_password,
+    Action.LOAD_SURVEY: probe_load_survey,
+    Action.COMPUTE_SURVEY: probe_compute_survey,
 }
 
 

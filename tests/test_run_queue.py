@@ -1,12 +1,15 @@
 """The web app's run queue: one monitoring run at a time, requests made meanwhile collapsed into one more run,
-a failure kept for the staff and cleared by the next success (threads, no database)."""
+a failure kept for the staff and cleared by the next success — durably, in the store's job table (SQLite and
+PostgreSQL), with the runs themselves replaced by functions."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from habmon.access.model import Principal, Role
 from habmon.engine.run import RunSummary
+from habmon.store.store import Store
 from habmon.web.runs import RunQueue
 
 ALICE = Principal("alice", Role.OFFICER)
@@ -14,11 +17,18 @@ BOB = Principal("bob", Role.OFFICER)
 CAROL = Principal("carol", Role.ADMIN)
 
 
+PRINCIPALS = {p.username: p for p in (ALICE, BOB, CAROL)}
+
+
 def summary(run_id: int) -> RunSummary:
     return RunSummary(run_id, "duckdb", 0, 0, 0, 0)
 
 
-def test_requests_made_during_a_run_become_one_more_run_as_the_last_asker() -> None:
+def queue_for(store: Store, run: Callable[[Principal], RunSummary]) -> RunQueue:
+    return RunQueue(store, run, PRINCIPALS.__getitem__)
+
+
+def test_requests_made_during_a_run_become_one_more_run_as_the_last_asker(store: Store) -> None:
     started, release = threading.Event(), threading.Event()
     ran: list[str] = []
 
@@ -29,7 +39,7 @@ def test_requests_made_during_a_run_become_one_more_run_as_the_last_asker() -> N
             assert release.wait(10)
         return summary(len(ran))
 
-    queue = RunQueue(run)
+    queue = queue_for(store, run)
     assert queue.state().running is False
     queue.request(ALICE)
     first = threading.Thread(target=queue.work)
@@ -49,7 +59,7 @@ def test_requests_made_during_a_run_become_one_more_run_as_the_last_asker() -> N
     assert end.last_finished_at is not None
 
 
-def test_a_failed_run_is_kept_until_a_run_succeeds_and_does_not_stop_the_queue() -> None:
+def test_a_failed_run_is_kept_until_a_run_succeeds_and_does_not_stop_the_queue(store: Store) -> None:
     outcomes = iter([RuntimeError("database is locked"), summary(7)])
 
     def run(who: Principal) -> RunSummary:
@@ -58,7 +68,7 @@ def test_a_failed_run_is_kept_until_a_run_succeeds_and_does_not_stop_the_queue()
             raise found
         return found
 
-    queue = RunQueue(run)
+    queue = queue_for(store, run)
     queue.request(ALICE)
     queue.work()
     failed = queue.state()
@@ -68,13 +78,13 @@ def test_a_failed_run_is_kept_until_a_run_succeeds_and_does_not_stop_the_queue()
     assert (queue.state().last_run, queue.state().last_error) == (7, None)
 
 
-def test_work_without_a_request_runs_nothing() -> None:
+def test_work_without_a_request_runs_nothing(store: Store) -> None:
     ran: list[str] = []
 
     def run(who: Principal) -> RunSummary:
         ran.append(who.username)
         return summary(1)
 
-    queue = RunQueue(run)
+    queue = queue_for(store, run)
     queue.work()
     assert ran == [] and queue.state().running is False

@@ -52,8 +52,10 @@ def test_every_error_has_one_shape_in_json_and_a_page_in_html(web: TestClient) -
     page = web.get("/no/such/page")
     assert page.status_code == 404
     assert page.headers["content-type"].startswith("text/html")
-    assert web.get("/no/such/page.json").json() == {
-        "error": {"type": "not-found", "message": "Not Found", "details": {}}
+    twin = web.get("/no/such/page.json")
+    request_id = twin.headers["x-request-id"]
+    assert twin.json() == {
+        "error": {"type": "not-found", "message": "Not Found", "details": {}, "request_id": request_id}
     }
 
 

@@ -66,6 +66,16 @@ PROBLEM_TYPES: dict[str, ProblemType] = _types(
     ProblemType("outlier", "Unusual value", "expected {expected}, found {found}", Severity.WARNING),
     ProblemType("workflow", "Action not allowed", "expected {expected}, found {found}"),
     ProblemType("scope", "Outside your scope", "{found} is outside your scope; expected {expected}"),
+    ProblemType("survey-design", "Survey design variable unusable", "expected {expected}, found {found}"),
+    ProblemType("survey-weight", "Survey weight not positive", "expected {expected}, found {found}"),
+    ProblemType("survey-lonely-psu", "Stratum with a single PSU", "expected {expected}, found {found}"),
+    ProblemType(
+        "survey-code",
+        "Answer code not classified",
+        "code {found} is in no code list of the recipe; expected {expected}",
+    ),
+    ProblemType("survey-label", "Value label contradicts the recipe", "expected {expected}, found {found}"),
+    ProblemType("survey-variable", "Survey variable missing", "{expected} is required but is missing"),
 )
 
 

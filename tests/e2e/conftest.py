@@ -59,6 +59,7 @@ class Requests:
 
     seen: list[str] = field(default_factory=list)
     foreign: list[str] = field(default_factory=list)
+    csp_violations: list[str] = field(default_factory=list)  # console reports of the enforced policy's refusals
 
     def local(self, url: str) -> bool:
         parts = urlsplit(url)
@@ -153,11 +154,19 @@ def new_page(browser: Any, requests: Requests) -> Iterator[Any]:
         context.on("request", record)
         context.route("**/*", guard)
         context.set_default_timeout(20_000)
-        return context.new_page()
+        page = context.new_page()
+
+        def csp(message: Any) -> None:  # the pages are served with their Content-Security-Policy enforced
+            if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
+                requests.csp_violations.append(f"{page.url}: {message.text}")
+
+        page.on("console", csp)
+        return page
 
     yield make
     for context in contexts:
         context.close()
+    assert requests.csp_violations == [], f"Content-Security-Policy violations: {requests.csp_violations}"
     assert requests.seen, "the browser made no request at all"
     assert requests.foreign == [], f"requests that would have left {LOOPBACK}: {requests.foreign}"
 

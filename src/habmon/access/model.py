@@ -40,10 +40,13 @@ class Action(StrEnum):
     RETURN = "submission.return"
     PUBLISH = "submission.publish"
     READ_AUDIT = "audit.read"
+    READ_METRICS = "ops.metrics"
     RUN_ENGINE = "engine.run"
     MANAGE_USERS = "users.manage"
     MANAGE_OWN_TOKENS = "tokens.manage_own"
     CHANGE_OWN_PASSWORD = "account.password"
+    LOAD_SURVEY = "survey.load"
+    COMPUTE_SURVEY = "survey.compute"
 
 
 ACTION_TEXT: dict[Action, str] = {
@@ -56,10 +59,13 @@ ACTION_TEXT: dict[Action, str] = {
     Action.RETURN: "return a submission to its submitter",
     Action.PUBLISH: "publish an approved submission",
     Action.READ_AUDIT: "read the audit log",
+    Action.READ_METRICS: "read the operations metrics (/metrics)",
     Action.RUN_ENGINE: "run and store a monitoring run",
     Action.MANAGE_USERS: "create, disable and change users and their scopes",
     Action.MANAGE_OWN_TOKENS: "create, list and revoke API tokens",
     Action.CHANGE_OWN_PASSWORD: "change a password",
+    Action.LOAD_SURVEY: "register a survey and load its microdata (confidential)",
+    Action.COMPUTE_SURVEY: "compute indicators from survey microdata",
 }
 
 PUBLIC_USERNAME = "(public)"

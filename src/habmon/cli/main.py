@@ -1,7 +1,8 @@
 """The ``habmon`` command line: a thin layer over :mod:`habmon.services`.
 
 This module only assembles the app: each command group lives in its own module of :mod:`habmon.cli`
-(``setup``, ``plan``, ``indicators``, ``geo``, ``data``, ``engine``, ``audit``, ``submissions``, ``users``, ``web``)
+(``setup``, ``plan``, ``indicators``, ``geo``, ``data``, ``engine``, ``audit``, ``submissions``, ``users``, ``web``,
+``operations``)
 and is registered here with one line.
 """
 
@@ -11,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from habmon.cli import audit, data, engine, geo, indicators, plan, setup, submissions, users, web
+from habmon.cli import audit, data, engine, geo, indicators, operations, plan, setup, submissions, surveys, users, web
 from habmon.cli.context import state
 from habmon.cli.options import bar
 
@@ -49,6 +50,9 @@ app.command("compare")(engine.compare_command)
 app.command("submit")(submissions.submit)
 app.command("template")(submissions.template)
 app.command("serve")(web.serve)
+app.command("worker")(operations.worker)
+app.command("backup")(operations.backup)
+app.command("restore")(operations.restore)
 
 # command groups, one line each
 app.add_typer(plan.plan_app, name="plan")
@@ -60,6 +64,7 @@ app.add_typer(users.users_app, name="users")
 app.add_typer(users.tokens_app, name="tokens")
 app.add_typer(submissions.submissions_app, name="submissions")
 app.add_typer(submissions.export_app, name="export")
+app.add_typer(surveys.surveys_app, name="surveys")
 audit.audit_app.command("export")(submissions.audit_export)
 
 __all__ = ["app", "bar"]

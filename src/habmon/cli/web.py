@@ -52,18 +52,50 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on (127.0.0.1: this machine only)")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
     secure_cookies: Annotated[
-        bool, typer.Option("--secure-cookies", help="mark cookies Secure (set this behind HTTPS)")
+        bool, typer.Option("--secure-cookies", help="mark cookies Secure and send HSTS (set this behind HTTPS)")
     ] = False,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="web worker processes (use PostgreSQL for > 1)")] = 1,
+    run_jobs: Annotated[
+        bool, typer.Option("--run-jobs/--no-run-jobs", help="web workers also run queued jobs (else: habmon worker)")
+    ] = True,
+    log_format: Annotated[str, typer.Option("--log-format", help="text, or json (one JSON object per line)")] = "text",
 ) -> None:
     """Serve the web app and the REST API (/api/v1) over the current store."""
+    import os
+    import tempfile
+
     import uvicorn
 
-    from habmon.web import create_app
-    from habmon.web.settings import WebSettings
+    from habmon.web.asgi import configure_logging, settings_from_environment
 
+    environment = {
+        "HABMON_SECURE_COOKIES": "1" if secure_cookies else "0",
+        "HABMON_RUN_JOBS": "1" if run_jobs else "0",
+        "HABMON_LOG_FORMAT": log_format,
+    }
+    if state.database:
+        environment["HABMON_DATABASE_URL"] = state.database
+    if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:  # every worker counts into shared files
+        environment["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="habmon-metrics-")
+    os.environ.update(environment)  # the workers build their app from the environment (habmon.web.asgi)
     with handled():
-        app = create_app(WebSettings(database=state.database, secure_cookies=secure_cookies))
-        accounts = demo_accounts(app.state.access)
+        from habmon.access.service import Access
+        from habmon.store.store import Store
+
+        store = Store(settings_from_environment().database)
+        store.require_schema()
+        accounts = demo_accounts(Access(store))
+        store.dispose()
     for line in banner(f"http://{host}:{port}/", accounts):
         console.print(line, highlight=False)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    if workers > 1:
+        console.print(f"{workers} web workers", highlight=False)
+    configure_logging(log_format)
+    uvicorn.run(
+        "habmon.web.asgi:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )

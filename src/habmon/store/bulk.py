@@ -24,6 +24,8 @@ FRAME_COLUMNS = list(OBSERVATION_FIELDS)
 # the same fields as stored in observation and submission_row
 STORED_COLUMNS = ["geo_code" if c == "geo" else c for c in OBSERVATION_FIELDS]
 COMPARED = ["value", "numerator", "denominator", "unit", "nature", "source"]
+# design-based uncertainty of survey estimates (issue #12); frames without them store NULL
+UNCERTAINTY_COLUMNS = ["se", "ci_low", "ci_high", "n", "deff"]
 
 
 def frame_from_observations(observations: Iterable[Observation]) -> pd.DataFrame:

@@ -46,6 +46,12 @@ class StoreError(HabmonError):
     """The store cannot be opened or used."""
 
 
+class DatabaseUnavailable(StoreError):
+    """The database does not answer (down, restarting, out of reach): worth trying again shortly."""
+
+    retry_after = 5  # seconds: about what a PostgreSQL restart takes
+
+
 def default_url() -> str:
     """``HABMON_DATABASE_URL`` if set, else SQLite at ``$HABMON_HOME/habmon.sqlite3`` (HABMON_HOME: ./var)."""
     url = os.environ.get("HABMON_DATABASE_URL")
@@ -182,7 +188,7 @@ class Store:
                 command.upgrade(config, "head")
             self._ready = True
         except OperationalError as exc:
-            raise StoreError(f"cannot open the database {self.display_url()}", found=str(exc.orig)) from exc
+            raise DatabaseUnavailable(f"cannot open the database {self.display_url()}", found=str(exc.orig)) from exc
 
     def require_schema(self) -> None:
         """Raise a clear error when the database has no habmon schema yet."""
@@ -191,7 +197,7 @@ class Store:
         try:
             revision = self.schema_revision()
         except OperationalError as exc:
-            raise StoreError(f"cannot open the database {self.display_url()}", found=str(exc.orig)) from exc
+            raise DatabaseUnavailable(f"cannot open the database {self.display_url()}", found=str(exc.orig)) from exc
         if revision is None:
             raise StoreError(
                 f"the database {self.display_url()} has no habmon data yet", hint="run `habmon init` or `habmon demo`"
@@ -559,7 +565,8 @@ class Store:
         batch_id = insert_id(conn, insert(t.batch).values(loaded_at=now, **asdict(batch)))
         changed["revision"] = changed["old_revision"].fillna(0).astype("int64") + 1
         changed = changed.rename(columns={"geo": "geo_code"})
-        columns = ["batch_id", *bulk.STORED_COLUMNS, "revision", "recorded_at"]
+        uncertainty = [c for c in bulk.UNCERTAINTY_COLUMNS if c in changed.columns]
+        columns = ["batch_id", *bulk.STORED_COLUMNS, *uncertainty, "revision", "recorded_at"]
         constants = {"batch_id": batch_id, "recorded_at": bulk.stamp(conn, now)}
         bulk.bulk_insert(conn, t.observation, columns, bulk.rows_of(changed, columns, constants))
         self.audit(

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from habmon.store.columns import observation_values
@@ -351,3 +352,82 @@ web_session = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Index("ix_web_session_user", "user_id"),
 )
+
+# -- durable jobs (issue #16): monitoring runs and other long work, claimed by workers on any process ----------
+
+job = Table(
+    "job",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(40), nullable=False),  # monitoring_run | …
+    Column("state", String(12), nullable=False),  # queued | running | done | failed
+    Column("requested_by", String(200), nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("lease_until", DateTime(timezone=True)),  # a running job whose lease passed is claimed again
+    Column("worker", String(200)),
+    Column("attempts", Integer, nullable=False),
+    Column("requests", Integer, nullable=False),  # how many requests this one job answers (collapsed)
+    Column("result", JSON),
+    Column("error", Text),
+    Index("ix_job_state", "state", "kind", "id"),
+    # At most one queued job per kind: requests made while one waits collapse into it.
+    Index(
+        "ux_job_queued_kind",
+        "kind",
+        unique=True,
+        sqlite_where=text("state = 'queued'"),
+        postgresql_where=text("state = 'queued'"),
+    ),
+)
+# -- survey microdata (issue #12, migration 0008) -------------------------------------------
+# Microdata are confidential: a survey keeps its registration, its design and the checksum of the
+# file it was registered with — never the records. A computation keeps the derived estimates
+# (with SE, interval, n, design effect) and the submission they were sent as.
+
+survey = Table(
+    "survey",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("country", String(40), nullable=False),  # geography code
+    Column("fieldwork_start", Integer, nullable=False),
+    Column("fieldwork_end", Integer, nullable=False),
+    Column("unit", String(40), nullable=False),  # household | person
+    Column("design", JSON, nullable=False),  # weight, psu, strata, fpc, weight divisor
+    Column("source", Text, nullable=False),
+    Column("access_conditions", Text, nullable=False),
+    Column("file_name", Text, nullable=False),
+    Column("file_format", String(10), nullable=False),
+    Column("content_sha256", String(64), nullable=False),
+    Column("records", Integer, nullable=False),
+    Column("variables", JSON, nullable=False),  # names only
+    Column("registered_by", String(200), nullable=False),
+    Column("registered_at", DateTime(timezone=True), nullable=False),
+)
+
+survey_computation = Table(
+    "survey_computation",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("survey_id", ForeignKey("survey.id"), nullable=False),
+    Column("indicator", String(40), nullable=False),
+    Column("by", JSON, nullable=False),
+    Column("lonely_psu", String(10), nullable=False),
+    Column("recipe_sha256", String(64), nullable=False),
+    Column("estimates", JSON, nullable=False),
+    Column("excluded", Integer, nullable=False),
+    Column("submission_id", ForeignKey("submission.id")),
+    Column("computed_by", String(200), nullable=False),
+    Column("computed_at", DateTime(timezone=True), nullable=False),
+    Index("ix_survey_computation_survey", "survey_id"),
+)
+
+# observations and staged submission rows carry design-based uncertainty (NULL for other data)
+for _table in (observation, submission_row):
+    _table.append_column(Column("se", Float))
+    _table.append_column(Column("ci_low", Float))
+    _table.append_column(Column("ci_high", Float))
+    _table.append_column(Column("n", Integer))
+    _table.append_column(Column("deff", Float))

@@ -151,10 +151,12 @@ class Submissions:
         geo: str | None = None,
         indicator: str | None = None,
         source_name: str | None = None,
+        uncertainty: pd.DataFrame | None = None,
     ) -> SubmissionOutcome:
         """Validate a file and, if it has no errors, store it as a submission (state validated).
 
-        With errors nothing is stored. The same file sent again changes nothing.
+        With errors nothing is stored. The same file sent again changes nothing. ``uncertainty``
+        (survey estimates): SE, CI, n and design effect per observation key, staged with the rows.
         """
         scoped = rule_for(self.principal, access.Action.SUBMIT) == Rule.OWN_SCOPE
         if not scoped:  # the public is refused here, a partner unless it submits for its own organization
@@ -190,6 +192,11 @@ class Submissions:
         if not report.valid:
             return SubmissionOutcome(None, False, None, table.format, table.rows, table.encoding, report, {})
         frame = observation_frame(checked)
+        if uncertainty is not None:
+            frame = frame.merge(uncertainty[[*bulk.KEY, *bulk.UNCERTAINTY_COLUMNS]], on=bulk.KEY, how="left")
+        else:
+            frame = frame.assign(**{c: None for c in bulk.UNCERTAINTY_COLUMNS})
+        frame["n"] = frame["n"].astype("Int64")
         # the decision itself, on the places actually stored (the report above says which rows are outside)
         self.monitor.authorize(access.Action.SUBMIT, geo_codes=sorted(frame["geo"].unique()), organization=organization)
         with self.store.transaction() as conn:
@@ -392,12 +399,20 @@ class Submissions:
                 r.source,
                 r.note,
                 r.source_row,
+                r.se,
+                r.ci_low,
+                r.ci_high,
+                r.n,
+                r.deff,
             )
             .where(r.submission_id == submission_id)
             .order_by(r.id)
         )
-        frame = bulk.records_frame(conn.execute(query).all(), [*bulk.FRAME_COLUMNS, "source_row"])
+        frame = bulk.records_frame(
+            conn.execute(query).all(), [*bulk.FRAME_COLUMNS, "source_row", *bulk.UNCERTAINTY_COLUMNS]
+        )
         frame["disaggregation"] = frame["disaggregation"].map(_json_text)
+        frame["n"] = frame["n"].astype("Int64")
         return frame
 
     def original(self, submission_id: int) -> tuple[str, bytes]:
@@ -525,7 +540,7 @@ class Submissions:
         return pd.concat([p for p in parts if not p.empty] or [full.head(0)], ignore_index=True)
 
 
-STAGED_COLUMNS = ["submission_id", *bulk.STORED_COLUMNS, "source_row"]
+STAGED_COLUMNS = ["submission_id", *bulk.STORED_COLUMNS, "source_row", *bulk.UNCERTAINTY_COLUMNS]
 
 
 def _json_text(value: Any) -> str:

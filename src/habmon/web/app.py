@@ -39,6 +39,12 @@ BUILTIN_FEATURES = (
     "habmon.web.api.submissions",
     "habmon.web.runs",
     "habmon.web.pages.api_reference",
+    "habmon.web.health",
+    # middleware registered last wraps everything before it: every response is timed, gets the security
+    # headers and carries its request id, 413s and 401s from the middleware above included
+    "habmon.web.metrics",
+    "habmon.web.security",
+    "habmon.web.requestlog",
 )
 ENTRY_POINT_GROUP = "habmon.web"
 

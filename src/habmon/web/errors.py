@@ -6,19 +6,26 @@ MRO wins), so a new error type registers here instead of growing a ladder of ``i
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import iter_route_contexts
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
 from habmon.engine.aggregate import NotAggregable
 from habmon.engine.backends import EngineUnavailable
 from habmon.problems import HabmonError, InvalidDocument, NotFound
+from habmon.store.store import DatabaseUnavailable
 from habmon.web.render import Renderer, json_response, wants_json
+from habmon.web.requestlog import request_id_of
+
+logger = logging.getLogger(__name__)
+DATABASE_RETRY_AFTER = DatabaseUnavailable.retry_after
 
 STATUS: dict[type[Exception], int] = {
     HabmonError: 400,
@@ -26,6 +33,7 @@ STATUS: dict[type[Exception], int] = {
     NotFound: 404,
     NotAggregable: 422,
     EngineUnavailable: 503,
+    DatabaseUnavailable: 503,
 }
 
 
@@ -62,11 +70,13 @@ def habmon_error_body(error: HabmonError) -> dict[str, Any]:
 
 def install(app: FastAPI, renderer: Renderer) -> None:
     def respond(request: Request, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+        body["error"]["request_id"] = request_id_of(request.scope)
         if request.url.path.startswith("/api/") or wants_json(request):
             return json_response(request, body, status_code=status, headers=headers or {})
-        return renderer.html(
-            request, "error.html", {**body, "status": status, "title": str(status)}, status_code=status
-        )
+        data = {**body, "status": status, "title": str(status)}
+        page = renderer.html(request, "error.html", data, status_code=status)
+        page.headers.update(headers or {})
+        return page
 
     @app.exception_handler(HabmonError)
     async def on_habmon_error(request: Request, error: HabmonError) -> Response:
@@ -81,6 +91,25 @@ def install(app: FastAPI, renderer: Renderer) -> None:
         ]
         body = error_body("invalid-request", "the request's parameters are not valid", {"problems": problems})
         return respond(request, 422, body)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def on_database_unavailable(request: Request, error: Exception) -> Response:
+        """The database restarting or out of reach: 503 with Retry-After, never a traceback."""
+        logger.warning("database unavailable while answering %s: %s", request.url.path, type(error).__name__)
+        body = error_body("database-unavailable", "the database is not available right now; try again shortly")
+        return respond(request, 503, body, {"Retry-After": str(DATABASE_RETRY_AFTER)})
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(request: Request, error: Exception) -> Response:
+        """A bug: logged with its traceback; the answer names only the request id to quote. (Errors raised in a
+        middleware — signing in reads the store — reach only this handler: the database's are still a 503.)"""
+        if isinstance(error, OperationalError | InterfaceError):
+            return await on_database_unavailable(request, error)
+        if isinstance(error, HabmonError):
+            return await on_habmon_error(request, error)
+        logger.error("unexpected error answering %s", request.url.path, exc_info=error)
+        return respond(request, 500, error_body("internal-error", "an unexpected error occurred"))
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, error: StarletteHTTPException) -> Response:

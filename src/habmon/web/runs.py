@@ -1,21 +1,20 @@
-"""Monitoring runs in the web app: the stored runs, and a queue that makes new ones one at a time.
+"""Monitoring runs in the web app: the stored runs, and the durable queue that makes new ones one at a time.
 
 Publishing values and the "run now" button both ask for a run. A run reads a snapshot of the whole store and
 takes seconds (1.6–1.8 s on the demo), so asking again while one runs does not start a second run beside it: the
 requests that arrive meanwhile are collapsed into one more run, which starts when the current one ends and sees
 everything published until then. Ten publications in a burst make at most two runs, never ten.
 
-The queue lives in the app's process: with several uvicorn workers each worker runs its own requests (the
-runs are append-only and each names its snapshot, so two workers' runs never mix).
+The queue is the store's job table (:mod:`habmon.jobs`): every web worker and every ``habmon worker`` process,
+on any host, works it, and a run whose worker died is taken over when its lease passes.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, Security
@@ -25,11 +24,15 @@ from pydantic import BaseModel
 from habmon.access.model import Action, Principal
 from habmon.access.policy import Rule, rule_for
 from habmon.engine.run import RunSummary, compute, stored_runs
+from habmon.jobs import Job, JobQueue, JobState, Worker
+from habmon.jobs.metrics import observe_job
+from habmon.jobs.monitoring import MONITORING_RUN, monitoring_run, requester
+from habmon.store.store import Store
 from habmon.web.api.common import ERRORS, PageInfo, PageParams, bearer
 from habmon.web.api.monitoring import RunOut
 from habmon.web.api.v1 import API
 from habmon.web.app import Site
-from habmon.web.auth import CsrfChecked, CurrentPrincipal, monitor_for, refused_early
+from habmon.web.auth import CsrfChecked, CurrentPrincipal, access_of, monitor_for, refused_early
 from habmon.web.figures import RunInfo
 from habmon.web.render import Page, json_response, page_route, wants_json
 
@@ -45,7 +48,7 @@ class QueueState:
     running: bool = False
     queued: bool = False
     requested_by: str | None = None  # who asked for the run that is queued (or running, until it ends)
-    last_run: int | None = None  # the id of the last run this process stored
+    last_run: int | None = None  # the id of the last run stored by the queue
     last_finished_at: datetime | None = None
     last_error: str | None = None  # the last run that failed, if the one after it has not succeeded yet
 
@@ -60,50 +63,44 @@ class QueueState:
         }
 
 
-class RunQueue:
-    """At most one run at a time; requests made while one runs become a single run after it."""
+def queue_state(jobs: list[Job]) -> QueueState:
+    """The state of the monitoring-run queue from its jobs, newest first."""
+    queued = next((j for j in jobs if j.state == JobState.QUEUED), None)
+    running = next((j for j in jobs if j.state == JobState.RUNNING), None)
+    done = next((j for j in jobs if j.state == JobState.DONE), None)
+    failed = next((j for j in jobs if j.state == JobState.FAILED), None)
+    asker = queued or running
+    error = failed.error if failed is not None and (done is None or failed.id > done.id) else None
+    return QueueState(
+        running=running is not None,
+        queued=queued is not None,
+        requested_by=None if asker is None else asker.requested_by,
+        last_run=None if done is None or done.result is None else int(done.result["run_id"]),
+        last_finished_at=None if done is None else done.finished_at,
+        last_error=error,
+    )
 
-    def __init__(self, run: Callable[[Principal], RunSummary]) -> None:
-        self._run = run
-        self._lock = threading.Lock()
-        self._state = QueueState()
-        self._wanted: Principal | None = None
+
+class RunQueue:
+    """At most one run at a time; requests made while one runs become a single run after it (durably)."""
+
+    def __init__(
+        self, store: Store, run: Callable[[Principal], RunSummary], principal_of: Callable[[str], Principal]
+    ) -> None:
+        self.jobs = JobQueue(store)
+        self.worker = Worker(self.jobs, {MONITORING_RUN: monitoring_run(run, principal_of)}, observe=observe_job)
 
     def state(self) -> QueueState:
-        with self._lock:
-            return self._state
+        return queue_state(self.jobs.jobs(kind=MONITORING_RUN, limit=50))
 
     def request(self, who: Principal) -> QueueState:
-        """Ask for a run as ``who`` (already authorized); :meth:`work` carries it out. The latest asker wins."""
-        with self._lock:
-            self._wanted = who
-            self._state = replace(self._state, queued=True, requested_by=who.username)
-            return self._state
+        """Ask for a run as ``who`` (already authorized); a worker carries it out. The latest asker wins."""
+        self.jobs.request(MONITORING_RUN, who.username)
+        return self.state()
 
     def work(self) -> None:
-        """Run until no run is wanted; returns at once when another thread is already running them."""
-        with self._lock:
-            if self._state.running:
-                return
-            self._state = replace(self._state, running=True)
-        while True:
-            with self._lock:
-                who, self._wanted = self._wanted, None
-                if who is None:
-                    self._state = replace(self._state, running=False, queued=False, requested_by=None)
-                    return
-                self._state = replace(self._state, queued=False, requested_by=who.username)
-            try:
-                summary = self._run(who)
-            except Exception as error:  # a background run has no one to answer: keep it for the page, log it
-                logger.exception("monitoring run requested by %s failed", who.username)
-                with self._lock:
-                    self._state = replace(self._state, last_error=f"{type(error).__name__}: {error}")
-                continue
-            with self._lock:
-                self._state = replace(
-                    self._state, last_run=summary.run_id, last_finished_at=datetime.now(UTC), last_error=None
-                )
+        """Run until no run is claimable; returns at once when a run is in progress elsewhere."""
+        self.worker.run_until_idle()
 
 
 def queue_of(site: Site) -> RunQueue:
@@ -116,7 +113,7 @@ def queue_of(site: Site) -> RunQueue:
             monitor.authorize(Action.RUN_ENGINE)  # asked again: the user may have lost the role meanwhile
             return compute(monitor)
 
-        found = RunQueue(run)
+        found = RunQueue(site.services.store, run, requester(access_of(site)))
         site.app.state.run_queue = found
     return found
 
@@ -126,7 +123,8 @@ def ask_for_run(site: Site, who: Principal, tasks: BackgroundTasks) -> QueueStat
     monitor_for(site, who).authorize(Action.RUN_ENGINE)
     queue = queue_of(site)
     state = queue.request(who)
-    tasks.add_task(queue.work)
+    if site.services.settings.run_jobs:
+        tasks.add_task(queue.work)
     return state
 
 

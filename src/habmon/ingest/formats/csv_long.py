@@ -1,9 +1,12 @@
 """Long CSV: one observation per row, habmon's own submission format.
 
-Encodings: UTF-8 with or without BOM; GB18030 (a superset of GBK and GB2312, as a
-Chinese office's spreadsheet may save) is detected and reported as a warning. A file
-that is neither is refused with the byte offset of the first undecodable byte —
-never decoded silently into the wrong characters.
+Encodings: UTF-8 with or without BOM; UTF-16 with its BOM (Excel's "Unicode Text" export);
+GB18030 (a superset of GBK and GB2312, as a Chinese office's spreadsheet may save) is detected
+and reported as a warning. A file that is none of these is refused with the byte offset of the
+first undecodable byte — never decoded silently into the wrong characters.
+
+Separators: commas, or tabs (Excel's "Unicode Text" and "Text (Tab delimited)" exports) — read
+off the header line.
 """
 
 from __future__ import annotations
@@ -32,8 +35,25 @@ DEFAULT_MAX_BYTES = 200_000_000
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
+def delimiter_of(header_line: str, candidates: str = ",\t") -> str:
+    """The separator a header line uses: the candidate it holds most of (a comma when it holds none)."""
+    return max(candidates, key=lambda c: (header_line.count(c), c == ","))
+
+
 def decode(data: bytes, file: str) -> tuple[str | None, str | None, list[Problem]]:
     """Text, encoding name and problems; text is None when the encoding cannot be determined."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16"), "utf-16", []
+        except UnicodeDecodeError as utf16_error:
+            problem = Problem(
+                "file-unreadable",
+                expected="UTF-16 text after its byte order mark",
+                found=f"bytes that are not valid UTF-16 (at byte {utf16_error.start})",
+                file=file,
+                hint="save the file again as 'Unicode Text' or as 'CSV UTF-8'",
+            )
+            return None, None, [problem]
     if data.startswith(codecs.BOM_UTF8):
         return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="strict"), "utf-8-sig", []
     try:
@@ -55,7 +75,7 @@ def decode(data: bytes, file: str) -> tuple[str | None, str | None, list[Problem
         return text, "gb18030", [note]
     problem = Problem(
         "file-unreadable",
-        expected="text in UTF-8 (with or without BOM) or GB18030/GBK",
+        expected="text in UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030/GBK",
         found=f"bytes that are not valid UTF-8 (first at byte {offset}) nor Chinese GB18030 text",
         file=file,
         hint="save the file as 'CSV UTF-8'",
@@ -86,7 +106,8 @@ def parse_csv_text(
 ) -> SubmissionTable:
     problems = list(problems or [])
     header_line = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]  # the line ends csv and pandas know, a lone CR too
-    header = next(csv.reader([header_line]), [])
+    separator = delimiter_of(header_line)
+    header = next(csv.reader([header_line], delimiter=separator), [])
     aliases = dimension_aliases(registry.codelists)
     columns: list[str] = []
     labels: dict[str, str] = {}
@@ -132,6 +153,7 @@ def parse_csv_text(
             na_values=[""],
             header=0,
             names=columns,
+            sep=separator,
             skip_blank_lines=False,
             engine="c",
         )

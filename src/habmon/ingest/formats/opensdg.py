@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from habmon.indicators.model import Codelists, Dimension
 from habmon.indicators.registry import Registry
-from habmon.ingest.formats.csv_long import decode
+from habmon.ingest.formats.csv_long import decode, delimiter_of
 from habmon.ingest.formats.registry import ReadOptions, header_columns
 from habmon.ingest.formats.sdmx import (
     DEFAULT_MAX_BYTES,
@@ -226,7 +226,7 @@ def read_opensdg(
     code, found = _indicator(registry, indicator, (source_name, path.name), name)
     problems.extend(found)
     reader = _Reader(registry, name, code, geo, problems, series_allowed=_series_allowed(registry, code))
-    records = csv.reader(io.StringIO(text, newline=""))
+    records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter_of(text.split("\n", 1)[0]))
     header = next(records, [])
     if not reader.header(header):
         return empty_table(name, FORMAT, problems, encoding)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Final
 
 from habmon.indicators.registry import Registry
 from habmon.ingest.formats.common import empty_table
-from habmon.ingest.formats.csv_long import decode
+from habmon.ingest.formats.csv_long import decode, delimiter_of
 from habmon.ingest.formats.sdmx_concepts import OBS_VALUE, Builder
 from habmon.problems import Problem
 from habmon.submission.table import SubmissionTable
@@ -87,8 +87,7 @@ def _csv_rows(reader: Reader, concepts: list[str], labelled: list[bool], builder
 
 
 def _delimiter(text: str) -> str:
-    header = text.split("\n", 1)[0]
-    return ";" if ";" in header and "," not in header else ","
+    return delimiter_of(text.split("\n", 1)[0], ",;\t")
 
 
 def _concept_id(label: str) -> str:

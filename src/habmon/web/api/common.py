@@ -23,6 +23,7 @@ class ErrorDetail(BaseModel):
     type: str
     message: str
     details: dict[str, Any]
+    request_id: str | None = None  # quote it when reporting a problem: the server's log line carries it
 
 
 class ErrorResponse(BaseModel):
