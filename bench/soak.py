@@ -307,13 +307,15 @@ def main() -> None:
         processes.append(start([HABMON, "worker", "--poll", "1"], url, logs / "worker.log"))
         print(f"logs in {logs}")
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
+        deadline = time.monotonic() + 300
+        while True:
             try:
                 if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the web workers were not ready within 300 s: see {logs / 'web.log'}")
             time.sleep(0.5)
         print(f"{len(focal)} submitters, {args.readers} readers, {args.web_workers} web workers + 1 job worker, "
               f"{args.minutes:g} min, PostgreSQL on 127.0.0.1:{cluster.port}; "

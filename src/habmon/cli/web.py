@@ -98,4 +98,7 @@ def serve(
         port=port,
         workers=workers,
         log_level="warning",
+        # uvicorn kills a worker that does not answer its supervisor's ping in time (default 5 s): a worker that is
+        # still importing on a busy machine, or running a monitoring run, would be killed mid-request
+        timeout_worker_healthcheck=60,
     )

@@ -45,6 +45,7 @@ def configure_logging(log_format: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines at every schema check are noise
 
 
 def app_from_environment() -> FastAPI:
