@@ -78,6 +78,21 @@ class _Builder:
         if value:
             self.aliases.append(Alias(scheme, value, code))
 
+    def unmatched(
+        self,
+        found: str,
+        *,
+        file: str,
+        expected: str = "a country of the SDG tree",
+        row: int | None = None,
+        column: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        """Report a source row that names a place the geography does not hold (it is left out, not guessed)."""
+        self.problems.append(
+            Problem("unmatched-entity", expected=expected, found=found, file=file, row=row, column=column, hint=hint)
+        )
+
 
 def build_geography(sources: Path | None = None, curated: Path | None = None) -> tuple[Geography, Report]:
     """The geography and the report of source rows it could not place (cached: the result is immutable)."""
@@ -116,29 +131,23 @@ def _sdg_tree(b: _Builder, path: Path, m49_rows: dict[str, tuple[int, dict[str, 
     for line, row in rows:
         code, parent = m49(row["Area_Code_M49"]), m49(row["Region_Code"])
         if row["Type"] == "Other areas":
-            b.problems.append(
-                Problem(
-                    "unmatched-entity",
-                    expected="a country, area or region",
-                    found=f"{row['Area']} ({code})",
-                    file=path.name,
-                    row=line,
-                    column="Type",
-                    hint="statistical grouping of the SDG tree; not held as a unit",
-                )
+            b.unmatched(
+                f"{row['Area']} ({code})",
+                expected="a country, area or region",
+                file=path.name,
+                row=line,
+                column="Type",
+                hint="statistical grouping of the SDG tree; not held as a unit",
             )
             continue
         if row["Type"] != "Region" and not row["isoAlpha3"]:
-            b.problems.append(
-                Problem(
-                    "unmatched-entity",
-                    expected="a country or area with an ISO3 code",
-                    found=f"{row['Area']} ({code})",
-                    file=path.name,
-                    row=line,
-                    column="isoAlpha3",
-                    hint="sub-national statistical area; its parent country is held instead",
-                )
+            b.unmatched(
+                f"{row['Area']} ({code})",
+                expected="a country or area with an ISO3 code",
+                file=path.name,
+                row=line,
+                column="isoAlpha3",
+                hint="sub-national statistical area; its parent country is held instead",
             )
             continue
         parent_of[code] = parent
@@ -184,16 +193,7 @@ def _groups(b: _Builder, m49_rows: dict[str, tuple[int, dict[str, str]]], path: 
             if row.get(column) != "True":
                 continue
             if child not in b.units:
-                b.problems.append(
-                    Problem(
-                        "unmatched-entity",
-                        expected="a country of the SDG tree",
-                        found=child,
-                        file=path.name,
-                        row=line,
-                        column=column,
-                    )
-                )
+                b.unmatched(child, file=path.name, row=line, column=column)
                 continue
             b.link(code, child, Hierarchy.GROUP)
 
@@ -286,15 +286,11 @@ def _cities(b: _Builder, sources: Path) -> None:
     for line, row in read_csv_rows(wup_path):
         country = m49(row["Country Code"])
         if country not in b.units:
-            b.problems.append(
-                Problem(
-                    "unmatched-entity",
-                    expected="a country of the SDG tree",
-                    found=f"{row['Country or area']} ({country}) for {row['Urban Agglomeration']}",
-                    file=wup_path.name,
-                    row=line,
-                    column="Country Code",
-                )
+            b.unmatched(
+                f"{row['Country or area']} ({country}) for {row['Urban Agglomeration']}",
+                file=wup_path.name,
+                row=line,
+                column="Country Code",
             )
             continue
         wup_rows.append((country, row))
@@ -304,15 +300,7 @@ def _cities(b: _Builder, sources: Path) -> None:
     for city_id, country in sorted(_sdg_city_ids(sources)):
         parent = b.units.get(country)
         if parent is None:
-            b.problems.append(
-                Problem(
-                    "unmatched-entity",
-                    expected="a country of the SDG tree",
-                    found=f"{country} for {city_id}",
-                    file=CITY_FILES,
-                    column="geo_area",
-                )
-            )
+            b.unmatched(f"{country} for {city_id}", file=CITY_FILES, column="geo_area")
             continue
         slug = city_id.removeprefix(f"{(parent.iso2 or '').lower()}_")
         candidates = wup_by_name.get((country, _fold(slug)), [])

@@ -26,6 +26,8 @@ from sqlalchemy import (
     text,
 )
 
+from habmon.store.columns import observation_values
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(column_0_label)s",
@@ -185,18 +187,7 @@ observation = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("batch_id", ForeignKey("batch.id"), nullable=False),
-    Column("series", String(40), nullable=False),
-    Column("geo_code", String(40), nullable=False),
-    Column("period", Integer, nullable=False),
-    Column("disaggregation_key", String(300), nullable=False),
-    Column("disaggregation", JSON, nullable=False),
-    Column("value", Float, nullable=False),
-    Column("numerator", Float),
-    Column("denominator", Float),
-    Column("unit", String(40), nullable=False),
-    Column("nature", String(4), nullable=False),
-    Column("source", Text, nullable=False),
-    Column("note", Text),
+    *observation_values(),
     Column("revision", Integer, nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("series", "geo_code", "period", "disaggregation_key", "revision", name="uq_observation_key"),
@@ -253,18 +244,7 @@ submission_row = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("submission_id", ForeignKey("submission.id"), nullable=False),
-    Column("series", String(40), nullable=False),
-    Column("geo_code", String(40), nullable=False),
-    Column("period", Integer, nullable=False),
-    Column("disaggregation_key", String(300), nullable=False),
-    Column("disaggregation", JSON, nullable=False),
-    Column("value", Float, nullable=False),
-    Column("numerator", Float),
-    Column("denominator", Float),
-    Column("unit", String(40), nullable=False),
-    Column("nature", String(4), nullable=False),
-    Column("source", Text, nullable=False),
-    Column("note", Text),
+    *observation_values(),
     Column("source_row", Integer, nullable=False),
     Index("ix_submission_row_submission", "submission_id"),
 )

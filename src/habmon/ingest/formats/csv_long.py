@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from habmon.indicators.registry import Registry
+from habmon.ingest.formats.common import empty_table, too_large
 from habmon.ingest.formats.registry import ReadOptions, suffix
 from habmon.problems import Problem
 from habmon.submission.table import (
@@ -88,7 +89,7 @@ def read_csv_long(
     name = source_name or path.name
     size = path.stat().st_size
     if size > max_bytes:
-        return _empty(name, [Problem("too-large", expected=f"{max_bytes:,} bytes", found=f"{size:,} bytes", file=name)])
+        return _empty(name, [too_large(name, f"{size:,} bytes", max_bytes)])
     text, encoding, problems = decode(path.read_bytes(), name)
     if text is None:
         return _empty(name, problems)
@@ -173,7 +174,7 @@ def parse_csv_text(
 
 
 def _empty(name: str, problems: list[Problem], encoding: str | None = None) -> SubmissionTable:
-    return SubmissionTable(name, "csv", pd.DataFrame({ROW: pd.Series(dtype="int64")}), {}, encoding, tuple(problems))
+    return empty_table(name, "csv", problems, encoding)
 
 
 TEXT_SUFFIXES = frozenset({".csv", ".txt", ""})

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from habmon.store import append_only
+from habmon.store.columns import observation_values
 
 revision = "0001"
 down_revision = None
@@ -158,18 +159,7 @@ def upgrade() -> None:
         "observation",
         _id(),
         sa.Column("batch_id", sa.Integer(), sa.ForeignKey("batch.id"), nullable=False),
-        sa.Column("series", sa.String(40), nullable=False),
-        sa.Column("geo_code", sa.String(40), nullable=False),
-        sa.Column("period", sa.Integer(), nullable=False),
-        sa.Column("disaggregation_key", sa.String(300), nullable=False),
-        sa.Column("disaggregation", sa.JSON(), nullable=False),
-        sa.Column("value", sa.Float(), nullable=False),
-        sa.Column("numerator", sa.Float()),
-        sa.Column("denominator", sa.Float()),
-        sa.Column("unit", sa.String(40), nullable=False),
-        sa.Column("nature", sa.String(4), nullable=False),
-        sa.Column("source", sa.Text(), nullable=False),
-        sa.Column("note", sa.Text()),
+        *observation_values(),
         sa.Column("revision", sa.Integer(), nullable=False),
         _stamp("recorded_at"),
         sa.UniqueConstraint(
