@@ -36,6 +36,7 @@ from habmon.observation import Nature, Observation
 from habmon.problems import NotFound
 from habmon.services import Monitor
 from habmon.store import tables as t
+from habmon.store.counts import submission_counts
 from habmon.store.store import Store
 from habmon.submission.service import Submissions
 from habmon.submission.workflow import OrganizationType
@@ -62,6 +63,7 @@ EXPECTED: dict[Action, tuple[str, str, str, str, str]] = {
     Action.PUBLISH: ("always", "always", "never", "never", "never"),
     Action.READ_AUDIT: ("always", "always", "never", "never", "never"),
     Action.RUN_ENGINE: ("always", "always", "never", "never", "never"),
+    Action.READ_METRICS: ("always", "always", "never", "never", "never"),
     Action.MANAGE_USERS: ("always", "never", "never", "never", "never"),
     Action.MANAGE_OWN_TOKENS: ("always", "own object", "own object", "own object", "never"),
     Action.CHANGE_OWN_PASSWORD: ("always", "own object", "own object", "own object", "never"),
@@ -444,6 +446,14 @@ def probe_compute_survey(world: World, p: Principal, relation: str) -> Callable[
     return lambda: len(Surveys(world.monitor(p)).compute(name, path, "7.1.1")["estimates"]) == 1
 
 
+def probe_metrics(world: World, p: Principal, relation: str) -> Callable[[], bool]:
+    def act() -> bool:  # what /metrics does before it reads the counts
+        world.monitor(p).authorize(Action.READ_METRICS)
+        return isinstance(submission_counts(world.store), dict)
+
+    return act
+
+
 PROBES: dict[Action, Probe] = {
     Action.READ_PUBLISHED: probe_read_published,
     Action.READ_UNPUBLISHED: probe_read_unpublished,
@@ -455,6 +465,7 @@ PROBES: dict[Action, Probe] = {
     Action.PUBLISH: probe_publish,
     Action.READ_AUDIT: probe_audit,
     Action.RUN_ENGINE: probe_engine,
+    Action.READ_METRICS: probe_metrics,
     Action.MANAGE_USERS: probe_users,
     Action.MANAGE_OWN_TOKENS: probe_tokens,
     Action.CHANGE_OWN_PASSWORD: probe_password,

@@ -414,6 +414,10 @@ ROWS: list[Row] = [
     Row("POST", "/account/password", (303, 303, 303, 303, 303, 303, 401), own_password_call),
     # the API, with a bearer token
     Row("GET", "/api/v1/openapi.json", ALL_200, fixed("/api/v1/openapi.json"), api=True),
+    # for machines, with a token: a load balancer's probes, a Prometheus scraper (plain-text 401/403, no sign-in page)
+    Row("GET", "/healthz", ALL_200, fixed("/healthz"), api=True),
+    Row("GET", "/readyz", ALL_200, fixed("/readyz"), api=True),
+    Row("GET", "/metrics", (200, 200, 403, 403, 403, 403, 401), fixed("/metrics"), api=True),
     Row("GET", "/static", ALL_200, fixed("/static/habmon.css"), api=True),
     Row("GET", "/api/v1/indicators", ALL_200, fixed("/api/v1/indicators"), api=True),
     Row("GET", "/api/v1/indicators/{code}", ALL_200, fixed("/api/v1/indicators/11.1.1"), api=True),
@@ -564,7 +568,8 @@ def test_every_role_on_every_route(world: World, case: tuple[Row, int]) -> None:
     if response.status_code >= 400:
         if response.headers.get("content-type", "").startswith("application/json"):
             error = response.json()["error"]
-            assert set(error) == {"type", "message", "details"}
+            assert set(error) == {"type", "message", "details", "request_id"}
+            assert error["request_id"] == response.headers["x-request-id"]
         if row.method != "GET":
             assert snapshot(world.store) == before, "a refused write changed stored data"
     if response.status_code == 303 and column == "public" and row.method == "GET":

@@ -22,7 +22,7 @@ from habmon.engine.backends import EngineUnavailable
 from habmon.problems import HabmonError, InvalidDocument, NotFound
 from habmon.store.store import DatabaseUnavailable
 from habmon.web.render import Renderer, json_response, wants_json
-from habmon.web.requestlog import request_id_of
+from habmon.web.requestlog import CURRENT_REQUEST, request_id_of
 
 logger = logging.getLogger(__name__)
 DATABASE_RETRY_AFTER = DatabaseUnavailable.retry_after
@@ -55,7 +55,8 @@ def type_code(error: Exception) -> str:
 
 
 def error_body(kind: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"error": {"type": kind, "message": message, "details": details or {}}}
+    """The one error shape, with the id of the request being answered (wherever the body is made)."""
+    return {"error": {"type": kind, "message": message, "details": details or {}, "request_id": CURRENT_REQUEST.get()}}
 
 
 def habmon_error_body(error: HabmonError) -> dict[str, Any]:
@@ -70,7 +71,7 @@ def habmon_error_body(error: HabmonError) -> dict[str, Any]:
 
 def install(app: FastAPI, renderer: Renderer) -> None:
     def respond(request: Request, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
-        body["error"]["request_id"] = request_id_of(request.scope)
+        body["error"]["request_id"] = body["error"].get("request_id") or request_id_of(request.scope)
         if request.url.path.startswith("/api/") or wants_json(request):
             return json_response(request, body, status_code=status, headers=headers or {})
         data = {**body, "status": status, "title": str(status)}

@@ -34,12 +34,12 @@ from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from habmon.access.model import Action, Role
-from habmon.access.policy import refusal
+from habmon.access.policy import Forbidden
 from habmon.jobs import JobQueue
 from habmon.jobs.metrics import JOB_METRICS
 from habmon.store.counts import submission_counts
 from habmon.web.app import Site
-from habmon.web.auth import principal
+from habmon.web.auth import monitor_for, principal
 from habmon.web.requestlog import route_of
 
 METRICS = CollectorRegistry()  # habmon's own metrics (the default registry also holds the process's)
@@ -130,11 +130,13 @@ def register(site: Site) -> None:
     @router.get("/metrics")
     def metrics(request: Request) -> Response:
         who = principal(request)
-        if not site.services.settings.metrics_public and (refused := refusal(who, Action.READ_METRICS)) is not None:
-            # a scraper reads plain text: no sign-in page, just the status and why
-            status = 401 if who.role == Role.PUBLIC else 403
-            headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
-            return PlainTextResponse(f"{refused.args[0]}\n", status_code=status, headers=headers)
+        if not site.services.settings.metrics_public:
+            try:
+                monitor_for(site, who).authorize(Action.READ_METRICS)
+            except Forbidden as refused:  # a scraper reads plain text: no sign-in page, the status and why
+                status = 401 if who.role == Role.PUBLIC else 403
+                headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+                return PlainTextResponse(f"{refused.args[0]}\n", status_code=status, headers=headers)
         return Response(exposition(site), media_type=CONTENT_TYPE_LATEST)
 
     site.app.include_router(router)

@@ -14,6 +14,7 @@ import logging
 import re
 import time
 import uuid
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from starlette.datastructures import MutableHeaders
@@ -23,6 +24,8 @@ if TYPE_CHECKING:  # the app imports the error handlers, which import this modul
     from habmon.web.app import Site
 
 logger = logging.getLogger("habmon.request")
+# the id of the request this code is answering: error bodies made anywhere (a middleware, a route) carry it
+CURRENT_REQUEST: ContextVar[str | None] = ContextVar("habmon_request_id", default=None)
 
 HEADER = "X-Request-ID"
 _ACCEPTABLE = re.compile(r"[A-Za-z0-9._-]{8,64}")
@@ -68,6 +71,7 @@ class RequestLog:
         incoming = dict(scope.get("headers") or []).get(HEADER.lower().encode(), b"").decode("latin-1")
         request_id = incoming if _ACCEPTABLE.fullmatch(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        token = CURRENT_REQUEST.set(request_id)
         started = time.perf_counter()
         status = 500
 
@@ -81,6 +85,7 @@ class RequestLog:
         try:
             await self.app(scope, receive, with_id)
         finally:
+            CURRENT_REQUEST.reset(token)
             identity = (scope.get("state") or {}).get("identity")
             user = getattr(getattr(identity, "principal", None), "username", None)
             fields = {
