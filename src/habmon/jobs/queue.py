@@ -75,25 +75,6 @@ class Job:
             error=m["error"],
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        def iso(d: datetime | None) -> str | None:
-            return None if d is None else d.isoformat()
-
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "state": str(self.state),
-            "requested_by": self.requested_by,
-            "requested_at": iso(self.requested_at),
-            "started_at": iso(self.started_at),
-            "finished_at": iso(self.finished_at),
-            "attempts": self.attempts,
-            "requests": self.requests,
-            "worker": self.worker,
-            "result": dict(self.result) if self.result is not None else None,
-            "error": self.error,
-        }
-
 
 def _aware(value: datetime | None) -> Any:
     """SQLite returns naive datetimes for what was stored in UTC."""
