@@ -9,7 +9,7 @@ from habmon.ingest.shipped import iter_shipped
 from habmon.observation import Observation
 from habmon.services.authorization import Authorization
 from habmon.services.steps import LoadStep, ProgressCallback
-from habmon.store.store import Batch, RevisionSummary
+from habmon.store.observations import Batch, RevisionSummary
 
 
 class ShippedData(Authorization):

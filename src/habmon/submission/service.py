@@ -25,7 +25,8 @@ from habmon.ingest.formats.registry import Formats, ReadOptions
 from habmon.problems import HabmonError, NotFound, Problem, Report
 from habmon.store import bulk
 from habmon.store import tables as t
-from habmon.store.store import Batch, RevisionSummary, insert_id
+from habmon.store.database import insert_id
+from habmon.store.observations import Batch, RevisionSummary
 from habmon.submission.context import Context
 from habmon.submission.table import ROW, SHEET, SubmissionTable
 from habmon.submission.validate import Validated, validate

@@ -24,7 +24,7 @@ from habmon.access.model import Action
 from habmon.problems import HabmonError, InvalidDocument, NotFound, Problem, Report
 from habmon.store import bulk
 from habmon.store import tables as t
-from habmon.store.store import insert_id
+from habmon.store.database import insert_id
 from habmon.submission.context import Context
 from habmon.submission.service import SubmissionOutcome, Submissions
 from habmon.submission.workflow import OrganizationType
