@@ -19,6 +19,7 @@ from habmon.store import bulk
 from habmon.store import tables as t
 from habmon.store.audit import AuditLog
 from habmon.store.database import StoreError, insert_id, now
+from habmon.vintage import month_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,7 @@ class Batch:
     content_sha256: str | None = None
     organization: str | None = None
     note: str | None = None
+    vintage: str | None = None  # the release of the source (habmon.vintage); None: the month it is recorded
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +42,11 @@ class RevisionSummary:
     new: int
     revised: int
     unchanged: int
+    older: int = 0  # values of an older vintage than the current ones: kept in the history, not current
 
     @property
     def stored(self) -> int:
-        return self.new + self.revised
+        return self.new + self.revised + self.older
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,7 @@ class StoredObservation:
     batch_file: str | None
     actor: str
     recorded_at: datetime
+    vintage: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         o = self.observation
@@ -77,6 +81,7 @@ class StoredObservation:
                 "file": self.batch_file,
                 "recorded_by": self.actor,
                 "recorded_at": self.recorded_at.isoformat(),
+                "vintage": self.vintage,
             },
         }
 
@@ -108,14 +113,17 @@ class ObservationRecords(AuditLog):
                 ),
                 hint="validate the batch first; duplicates are reported there",
             )
-        compared = bulk.compare(frame, bulk.current_frame(conn, sorted(frame["series"].unique())))
+        moment = now()
+        vintage = batch.vintage or month_of(moment)
+        current = bulk.current_frame(conn, sorted(frame["series"].unique()))
+        compared = bulk.compare_stored(conn, frame, vintage, current)
         found = bulk.counts(compared)
         changed = compared[compared["status"] != "unchanged"].copy()
         if changed.empty:
             return RevisionSummary(None, 0, 0, found["unchanged"])
-        moment = now()
-        batch_id = insert_id(conn, insert(t.batch).values(loaded_at=moment, **asdict(batch)))
-        changed["revision"] = changed["old_revision"].fillna(0).astype("int64") + 1
+        values = {**asdict(batch), "vintage": vintage}
+        batch_id = insert_id(conn, insert(t.batch).values(loaded_at=moment, **values))
+        changed["revision"] = changed["last_revision"].fillna(0).astype("int64") + 1
         changed = changed.rename(columns={"geo": "geo_code"})
         uncertainty = [c for c in bulk.UNCERTAINTY_COLUMNS if c in changed.columns]
         columns = ["batch_id", *bulk.STORED_COLUMNS, *uncertainty, "revision", "recorded_at"]
@@ -129,38 +137,42 @@ class ObservationRecords(AuditLog):
             str(batch_id),
             {"name": batch.name, **found, "file": batch.source_file},
         )
-        return RevisionSummary(batch_id, found["new"], found["revised"], found["unchanged"])
+        return RevisionSummary(batch_id, found["new"], found["revised"], found["unchanged"], found["older"])
 
     def series(self, series: str, geo: str, *, history: bool = False, public: bool = False) -> list[StoredObservation]:
-        """Observations of one series for one place, newest revision only unless ``history``.
+        """Observations of one series for one place: the current value of each key (the newest revision of its
+        latest vintage) unless ``history`` (every revision, in the order recorded).
 
         ``public``: only values that are published — shipped public data, and values of published
         submissions; an approved but unpublished revision leaves the published one in view.
         """
         self.require_schema()
         o = t.observation.c
+        b = t.batch.c
         query = (
-            select(t.observation, t.batch.c.name.label("batch_name"), t.batch.c.source_file, t.batch.c.actor)
-            .join(t.batch, t.batch.c.id == o.batch_id)
+            select(t.observation, b.name.label("batch_name"), b.source_file, b.actor, b.vintage)
+            .join(t.batch, b.id == o.batch_id)
             .where(o.series == series, o.geo_code == geo)
             .order_by(o.period, o.disaggregation_key, o.revision)
         )
         if public:
-            query = query.where(t.batch.c.id.in_(bulk.public_batches()))
+            query = query.where(b.id.in_(bulk.public_batches()))
         with self.engine.connect() as conn:
             rows = list(conn.execute(query))
         result = [
             StoredObservation(
-                _observation(r), r.revision, r.batch_id, r.batch_name, r.source_file, r.actor, r.recorded_at
+                _observation(r), r.revision, r.batch_id, r.batch_name, r.source_file, r.actor, r.recorded_at, r.vintage
             )
             for r in rows
         ]
         if history:
             return result
-        newest: dict[ObservationKey, StoredObservation] = {}
+        current: dict[ObservationKey, StoredObservation] = {}
         for item in result:
-            newest[item.observation.key] = item
-        return list(newest.values())
+            held = current.get(item.observation.key)
+            if held is None or (item.vintage or "") >= (held.vintage or ""):
+                current[item.observation.key] = item
+        return list(current.values())
 
     def current_frame(self, series: Sequence[str], *, public: bool = False, as_of: int | None = None) -> pd.DataFrame:
         """Newest revision of every stored value of these series (see :func:`habmon.store.bulk.current_frame`)."""
