@@ -126,7 +126,9 @@ class Comment(BaseModel):
 
 class Approval(Comment):
     accept_older_vintage: bool = Field(
-        False, description="approve although values are of an older vintage than the stored ones (history only)"
+        False,
+        strict=True,
+        description="approve although values are of an older vintage than the stored ones (history only)",
     )
 
 
