@@ -33,6 +33,7 @@ from habmon.surveys.recipe import load_recipe
 from habmon.surveys.synthetic import synthetic_dhs, synthetic_labels
 from habmon.web import create_app
 from habmon.web.auth import CSRF_COOKIE
+from habmon.web.charts import ChartInput, Line, line_chart
 from habmon.web.context import WebServices
 from habmon.web.settings import WebSettings
 from tests.conftest import BACKENDS, _database_url
@@ -258,3 +259,25 @@ def test_the_pages_are_for_officers_and_show_no_record(site: Site) -> None:
     listed = site.clients["s.officer"].get("/surveys.json").json()["items"]
     assert "SYN-PRIVATE" in [s["name"] for s in listed]
     assert np.all([set(s) == set(listed[0]) for s in listed])
+
+
+def test_the_chart_draws_each_interval_as_a_rule_and_a_band_between_years() -> None:
+    line = Line("404:", "Kenya", [(2020, 20.0), (2022, 25.0)], "estimate", {2020: (10.0, 30.0), 2022: (15.0, 35.0)})
+    chart = line_chart(ChartInput([line]))
+    assert chart is not None
+    # values 0…35 → ticks 0…40; y = 308 − 7.3 v (view box 340 high, margins 16 and 32); x from 48 to 704
+    assert [t["value"] for t in chart["y_ticks"]] == [0, 10, 20, 30, 40]
+    (drawn,) = chart["lines"]
+    assert [(p["x"], p["y"], p["y_low"], p["y_high"]) for p in drawn["points"]] == [
+        (48.0, 162.0, 235.0, 89.0),
+        (704.0, 125.5, 198.5, 52.5),
+    ]
+    assert drawn["band"] == "M48.0,89.0L704.0,52.5L704.0,198.5L48.0,235.0Z"
+    # two series with intervals in the same year are set apart, so their rules do not overlap
+    other = Line("404:urbanisation=U", "Kenya · urban", [(2020, 22.0)], "estimate", {2020: (12.0, 32.0)})
+    plain = Line("001", "World", [(2020, 21.0)], "world")
+    both = line_chart(ChartInput([line, other, plain]))
+    assert both is not None
+    assert [ln["points"][0]["x"] for ln in both["lines"]] == [43.0, 53.0, 48.0]
+    assert "band" not in both["lines"][2] and "y_low" not in both["lines"][2]["points"][0]
+    assert both["lines"][1]["band"] == ""  # one year: a rule, no band
