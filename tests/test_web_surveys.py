@@ -281,3 +281,46 @@ def test_the_chart_draws_each_interval_as_a_rule_and_a_band_between_years() -> N
     assert [ln["points"][0]["x"] for ln in both["lines"]] == [43.0, 53.0, 48.0]
     assert "band" not in both["lines"][2] and "y_low" not in both["lines"][2]["points"][0]
     assert both["lines"][1]["band"] == ""  # one year: a rule, no band
+
+
+def test_urban_and_rural_estimates_of_a_disaggregated_indicator_reach_the_page_with_their_intervals(
+    site: Site,
+) -> None:
+    """1.4.1 has an urbanisation dimension in the registry: its urban and rural estimates are sent too, and the
+    indicator page draws one line per group with its interval — through the JSON twins of the forms."""
+    frame = synthetic_dhs(HOUSEHOLDS, seed=SEED + 1)
+    path = write_dta(frame, site.directory / "syn-141.dta")
+    registered = register(site, "SYN-DHS-141", path, headers=JSON)
+    assert registered.status_code == 201 and registered.json()["records"] == HOUSEHOLDS
+    computed = compute_on_web(site, "SYN-DHS-141", path, "1.4.1", ["urban"], "adjust", headers=JSON)
+    assert computed.status_code == 201
+    direct = compute(frame, load_recipe("1.4.1"), by=("urban",), lonely_psu=LonelyPSU.ADJUST)
+    assert [e["se"] for e in computed.json()["estimates"]] == [r.se for r in direct.rows]
+    number = computed.json()["computation"]
+    sent = site.post("s.officer", f"/surveys/SYN-DHS-141/computations/{number}/submit", headers=JSON)
+    assert sent.status_code == 201 and sent.json()["not_submitted"] == []
+    sid = sent.json()["submission"]["submission"]
+    for step in ("approve", "publish"):
+        assert site.post("s.admin", f"/submissions/{sid}/{step}", headers=JSON).json()["state"] in (
+            "approved",
+            "published",
+        )
+    page = site.clients["public"].get("/indicators/1.4.1.json").json()["estimates"]
+    by_group = {tuple(sorted(r["disaggregation"].items())): r for r in page["rows"] if r["year"] == 2025}
+    expected = {(): direct.rows[0], (("urbanisation", "U"),): direct.rows[1], (("urbanisation", "R"),): direct.rows[2]}
+    assert set(by_group) == set(expected)
+    for key, row in expected.items():
+        shown = by_group[key]
+        assert [shown["value"], shown["se"], shown["ci_low"], shown["ci_high"]] == pytest.approx(
+            [percent(row.value), percent(row.se), percent(row.ci_low), percent(row.ci_high)], rel=1e-12
+        )
+        assert (shown["n"], shown["deff"]) == (row.n, pytest.approx(row.deff, rel=1e-12))
+    assert len(page["chart"]["lines"]) == page["series"] == 3
+    html = site.clients["public"].get("/indicators/1.4.1").text
+    for row in direct.rows:
+        assert f"{percent(row.ci_low):,.2f} – {percent(row.ci_high):,.2f}" in html
+    rural = site.clients["public"].get(
+        "/api/v1/observations", params={"indicator": "1.4.1", "geo": "KEN", "disaggregation": "urbanisation=R"}
+    )
+    (item,) = rural.json()["items"]
+    assert item["ci_low"] == pytest.approx(percent(direct.rows[2].ci_low), rel=1e-12)
