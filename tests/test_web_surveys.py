@@ -203,6 +203,23 @@ def test_registered_computed_sent_approved_published_reaches_the_page_and_the_ap
     html = api.get("/indicators/11.1.1").text
     assert f"{obs['ci_low']:,.2f} – {obs['ci_high']:,.2f}" in html
     assert 'class="interval' in html
+    # another survey's estimate of the same value, approved but not published: the public still gets the published
+    # revision with its own interval (uncertainty is looked up by the revision shown)
+    other = synthetic_dhs(HOUSEHOLDS, seed=SEED + 7)
+    other_path = write_dta(other, site.directory / "syn-hr-2.dta")
+    assert register(site, "SYN-DHS-WEB-2", other_path).status_code == 303
+    second = compute_on_web(site, "SYN-DHS-WEB-2", other_path, "11.1.1", ["urban"], "adjust")
+    resent = site.post("s.officer", second.headers["location"] + "/submit", headers=JSON)
+    assert site.post("s.admin", f"/submissions/{resent.json()['submission']['submission']}/approve").status_code == 303
+    o = t.observation.c
+    with site.store.engine.connect() as conn:
+        stored = conn.execute(
+            select(o.revision, o.se).where(o.series == "11.1.1", o.period == 2025, o.disaggregation_key == "")
+        ).all()
+    assert len(stored) == 2 and stored[0].se != stored[1].se  # the approved revision has an interval of its own
+    observations = api.get("/api/v1/indicators/11.1.1/series/KEN").json()["observations"]
+    (still,) = [x for x in observations if x["period"] == 2025]
+    assert (still["revision"], still["value"], still["se"]) == (obs["revision"], obs["value"], obs["se"])
     place = api.get("/places/KEN.json").json()
     (at,) = [i for i in place["indicators"] if i["code"] == "11.1.1"]
     assert (at["latest"]["ci_low"], at["latest"]["ci_high"], at["latest"]["se"]) == (
