@@ -273,6 +273,10 @@ def test_the_pages_are_for_officers_and_show_no_record(site: Site) -> None:
     for url in ("/surveys", "/surveys/SYN-PRIVATE", preview_url):
         for text in (site.clients["s.officer"].get(url).text, site.clients["s.officer"].get(url + ".json").text):
             assert not weights & set(re.findall(r"\d{6,7}", text))
+    chinese = site.clients["s.officer"].get(preview_url + "?lang=zh").text
+    assert "估计值（百分比）及其不确定性" in chinese and "作为提交发送" in chinese
+    assert "抽样设计" in site.clients["s.officer"].get("/surveys/new?lang=zh").text
+    site.clients["s.officer"].get("/surveys?lang=en")  # the language is a cookie: back to English for the others
     listed = site.clients["s.officer"].get("/surveys.json").json()["items"]
     assert "SYN-PRIVATE" in [s["name"] for s in listed]
     assert np.all([set(s) == set(listed[0]) for s in listed])
