@@ -28,8 +28,9 @@ from habmon.store.store import insert_id
 from habmon.submission.context import Context
 from habmon.submission.service import SubmissionOutcome, Submissions
 from habmon.submission.workflow import OrganizationType
-from habmon.surveys.compute import Computation, EstimateRow, compute
+from habmon.surveys.compute import Computation, EstimateRow
 from habmon.surveys.design import Design, LonelyPSU
+from habmon.surveys.fast import compute_file
 from habmon.surveys.microdata import Microdata, read_microdata, sha256_of
 from habmon.surveys.recipe import RECIPES_DIR, load_recipe
 
@@ -162,11 +163,10 @@ class Surveys:
                 found=f"SHA-256 {sha}",
                 hint="register the new file as a new survey",
             )
-        data = self._read(path)
         recipe = load_recipe(indicator).for_survey(name)
-        result = compute(data.frame, recipe, by=by, lonely_psu=lonely_psu, labels=data.labels, file=data.file)
+        result = compute_file(path, recipe, by=by, lonely_psu=lonely_psu)  # Parquet, CSV: DuckDB
         if not result.ok:
-            raise SurveyError(f"{data.file}: {indicator} cannot be computed", result.report)
+            raise SurveyError(f"{path.name}: {indicator} cannot be computed", result.report)
         recipe_sha = hashlib.sha256((RECIPES_DIR / f"{indicator}.yaml").read_bytes()).hexdigest()
         estimates = [r.to_dict() for r in result.rows]
         outcome: SubmissionOutcome | None = None
