@@ -9,10 +9,11 @@ their PSU totals are linear in a few sums over the records of a PSU that are in 
 
 A table with one row per cell — a ``GROUP BY stratum, psu, domain`` (:mod:`habmon.surveys.scan`)
 — therefore carries everything the variance needs. Its rows play the records' part in a
-:class:`DesignArrays`: :func:`variance.domain_variance` sums their influence per PSU and applies the
-lonely-PSU rules and the fpc exactly as for records, and domain presence and degrees of freedom
-count the rows that hold records of the domain. The design effect's Σ w (y − Ȳ)² is
-Σwy² − 2Ȳ Σwy + Ȳ² Σw, so the cells carry Σwy² too; n is the sum of the cells' record counts.
+:class:`DesignArrays`: their influence is summed per PSU and domain and the lonely-PSU rules and
+the fpc apply exactly as for records (:mod:`cell_variance`, without a dense PSU × domain matrix);
+domain presence and degrees of freedom count the cells that hold records of the domain. The design
+effect's Σ w (y − Ȳ)² is Σwy² − 2Ȳ Σwy + Ȳ² Σw, so the cells carry Σwy² too; n is the sum of the
+cells' record counts.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from habmon.surveys.cell_variance import sparse_variance
 from habmon.surveys.design import DesignArrays, FloatArray, IntArray
 from habmon.surveys.estimators import Estimates, Statistic
-from habmon.surveys.variance import degrees_of_freedom, domain_variance, group_sums
+from habmon.surveys.variance import group_sums
 
 
 @dataclass(frozen=True)
@@ -69,10 +71,9 @@ def _srs_variance(d: _Domains, sums: CellSums, mean: FloatArray) -> FloatArray:
 def _finish(
     statistic: Statistic, arrays: DesignArrays, d: _Domains, value: FloatArray, influence: FloatArray, srs: FloatArray
 ) -> Estimates:
-    v = domain_variance(arrays, influence, d.group, d.groups, d.rows)
+    v, df = sparse_variance(arrays, influence, d.group, d.groups, d.rows)
     with np.errstate(divide="ignore", invalid="ignore"):
         deff = v / srs
-    df = degrees_of_freedom(arrays, d.group, d.groups, d.rows)
     return Estimates(statistic, value, np.sqrt(v), d.n, d.population, deff, df)
 
 

@@ -6,7 +6,7 @@
 
 straight from a Parquet (or CSV) file, reading only the columns the query names. The result is a
 small frame (one row per cell: about PSUs × domains) with the design numbered over it
-(:func:`design.arrays`, PSUs nested in strata) for :mod:`habmon.surveys.cells`. A design without
+(PSUs nested in strata, as :func:`design.arrays` does) for :mod:`habmon.surveys.cells`. A design without
 PSUs makes every record its own PSU (a row number). Column names are matched case-insensitively,
 as :func:`microdata.read_microdata` lower-cases them.
 """
@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from habmon.surveys.cells import CellSums
-from habmon.surveys.design import Design, DesignArrays, arrays, unsampled_fraction
+from habmon.surveys.design import Design, DesignArrays, unsampled_fraction
 
 # pandas.read_csv's default missing-value markers, so DuckDB reads a CSV file's gaps as pandas does
 CSV_NULLS = (
@@ -186,10 +186,7 @@ def cell_sums(
     )
     if frame[f"{_P}stratum"].isna().any() or frame[f"{_P}psu"].isna().any():
         return Cells(frame, None, sums, counts, True)
-    cell_design = Design(
-        weight=f"{_P}sw", psu=f"{_P}psu", strata=f"{_P}stratum" if design.strata else None, lonely_psu=design.lonely_psu
-    )
-    a = arrays(cell_design, frame)
+    a = _numbered(frame, design)
     fpc_constant = True
     if design.fpc and len(frame):
         per = frame.groupby(a.stratum).agg(
@@ -197,4 +194,18 @@ def cell_sums(
         )
         fpc_constant = bool(((per["low"] == per["high"]) & (per["n"] > 0)).all())
         a = dataclasses.replace(a, f=unsampled_fraction(per["low"].to_numpy(dtype=np.float64), a.n_psu))
-    return Cells(frame, dataclasses.replace(a, design=design), sums, counts, fpc_constant)
+    return Cells(frame, a, sums, counts, fpc_constant)
+
+
+def _numbered(frame: pd.DataFrame, design: Design) -> DesignArrays:
+    """Strata 0..H−1 and PSUs 0..P−1 nested in them (R's nest=TRUE) over the cells, by hashing."""
+    stratum = np.asarray(pd.factorize(frame[f"{_P}stratum"], sort=True)[0], dtype=np.int64)
+    psu_codes, psu_values = pd.factorize(frame[f"{_P}psu"])
+    span = max(len(psu_values), 1)
+    psu, keys = pd.factorize(stratum * span + np.asarray(psu_codes, dtype=np.int64), sort=True)
+    psu_stratum = np.asarray(keys, dtype=np.int64) // span
+    strata = int(stratum.max()) + 1 if len(frame) else 0
+    n_psu = np.bincount(psu_stratum, minlength=strata).astype(np.int64)
+    weights = frame[f"{_P}sw"].to_numpy(dtype=np.float64)
+    f = np.ones(strata, dtype=np.float64)
+    return DesignArrays(design, weights, stratum, np.asarray(psu, dtype=np.int64), psu_stratum, n_psu, f)
