@@ -87,13 +87,11 @@ def compute_fast(
     within = f"{yc} >= 0"
     if recipe.domain is not None and recipe.domain.variable not in variables:
         within += f" AND {domain_flag(recipe.domain.codes, source[recipe.domain.variable])}"
-    weight = source[design.weight].number
-    checks = {
-        "excluded": f"{yc} = {EXCLUDED}",
-        "unclassified": f"{yc} = {UNCLASSIFIED}",
-        "weight": f"NOT coalesce({weight} > 0 AND NOT isnan(CAST({weight} AS DOUBLE)), false)",
-    }
-    checks |= {f"missing {v}": source[v].absent for v in (design.psu, design.strata, members) if v}
+    column = source[design.weight]
+    bad = [f"{yc} = {UNCLASSIFIED}", f"NOT coalesce({column.number} > 0, false)"]
+    bad += [f"isnan({column.ref})"] if column.kind == "float" else []
+    bad += [source[v].absent for v in (design.psu, design.strata, members) if v]
+    checks = {"excluded": f"{yc} = {EXCLUDED}", "problems": " OR ".join(bad)}  # one count: fewer aggregates
     found = cell_sums(
         con,
         source,
@@ -104,10 +102,11 @@ def compute_fast(
         by=variables,
         checks=checks,
         relation=classified.relation,
+        binary=True,
     )
-    flagged = [f"{found.checks[name]} records: {name}" for name in checks if name != "excluded" and found.checks[name]]
-    if flagged:
-        return Declined("; ".join(flagged))
+    if found.checks["problems"]:
+        kinds = "unclassified codes, bad weights or missing design values"
+        return Declined(f"{found.checks['problems']} records with problems ({kinds})")
     a = found.arrays
     if a is None or a.n == 0:
         return Declined("no records")

@@ -147,9 +147,11 @@ def cell_sums(
     by: Sequence[str] = (),
     checks: Mapping[str, str] | None = None,
     relation: str | None = None,
+    binary: bool = False,
 ) -> Cells:
     """Sums over the records where ``within`` holds, per cell; SQL expressions over ``relation``
-    (default: the file itself; a subquery over it that adds columns, as the recipe's states)."""
+    (default: the file itself; a subquery over it that adds columns, as the recipe's states).
+    ``binary``: y is 0 or 1, so Σwy² is Σwy (one sum fewer)."""
     checks = dict(checks or {})
     by = tuple(dict.fromkeys(by))
     stratum = source[design.strata].ref if design.strata else "0"
@@ -167,8 +169,8 @@ def cell_sums(
         f"count(*) {inside} AS {_P}n",
         f"coalesce(sum({_P}w) {inside}, 0) AS {_P}sw",
         f"coalesce(sum({_P}w * {_P}y) {inside}, 0) AS {_P}swy",
-        f"coalesce(sum({_P}w * {_P}y * {_P}y) {inside}, 0) AS {_P}swyy",
     ]
+    outer += [] if binary else [f"coalesce(sum({_P}w * {_P}y * {_P}y) {inside}, 0) AS {_P}swyy"]
     outer += [f"coalesce(sum({_P}w * {_P}x) {inside}, 0) AS {_P}swx"] if x is not None else []
     outer += [f"count(*) FILTER (WHERE {_P}check_{i}) AS {_P}check_{i}" for i in range(len(checks))]
     if design.fpc:
@@ -181,7 +183,7 @@ def cell_sums(
         frame[f"{_P}n"].to_numpy(dtype=np.int64),
         frame[f"{_P}sw"].to_numpy(dtype=np.float64),
         frame[f"{_P}swy"].to_numpy(dtype=np.float64),
-        frame[f"{_P}swyy"].to_numpy(dtype=np.float64),
+        frame[f"{_P}swy" if binary else f"{_P}swyy"].to_numpy(dtype=np.float64),
         frame[f"{_P}swx"].to_numpy(dtype=np.float64) if x is not None else None,
     )
     if frame[f"{_P}stratum"].isna().any() or frame[f"{_P}psu"].isna().any():
