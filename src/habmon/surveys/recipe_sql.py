@@ -6,9 +6,12 @@ a listed code takes its list's state; ``at_most`` classifies the other numbers �
 is unclassified. Crowding: missing when persons or rooms are missing or rooms is a missing code,
 deprived when persons > more_than × rooms.
 
-The household's code ``yc`` follows from all the states at once: −2 when any is unclassified (the
-file then has ``survey-code`` problems), otherwise counted (1) or not (0) when any is deprived, −1
-(excluded) when any is missing, else adequate everywhere. Grouping the states by component does not
+In SQL a state is its rank (adequate 0, missing 1, deprived 2, unclassified 3), and an integer
+column with small codes is classified through one lookup list instead of ``IN`` chains, as
+classify.py's lookup table does. The household's code ``yc`` follows from its worst state,
+``greatest(…)`` of the ranks: −2 when any is unclassified (the file then has ``survey-code``
+problems), otherwise counted (1) or not (0) when any is deprived, −1 (excluded) when any is
+missing, else adequate everywhere. Grouping the states by component does not
 change this: a component is deprived when one of its parts is, and missing only when none is
 deprived, so "some component deprived" is "some part deprived", and "some component missing,
 none deprived" is "some part missing, none deprived".
@@ -24,19 +27,49 @@ from habmon.surveys.recipe import CodeList, Component, Counts, Recipe
 from habmon.surveys.scan import Column, Source
 
 COUNTED, NOT_COUNTED, EXCLUDED = 1, 0, -1  # values of yc (and UNCLASSIFIED)
+# in SQL a state is its rank, so that a household's worst state is greatest(...) of them
+RANK = {ADEQUATE: 0, MISSING: 1, DEPRIVED: 2, UNCLASSIFIED: 3}
+LOOKUP_LIMIT = 10_000  # integer codes up to this are classified through a lookup list (as classify._lookup)
+
+
+def _listed(part: CodeList) -> dict[int, int]:
+    return {code: RANK[state] for state, codes in ((ADEQUATE, part.adequate), (DEPRIVED, part.deprived),
+            (MISSING, part.missing)) for code in codes}  # fmt: skip
+
+
+def _at_most(part: CodeList, code: int) -> int:
+    """The rank of an unlisted code ≥ 0."""
+    if part.at_most is None:
+        return RANK[UNCLASSIFIED]
+    return RANK[ADEQUATE] if code <= part.at_most else RANK[DEPRIVED]
 
 
 def code_list_state(part: CodeList, column: Column) -> str:
+    """The rank of each record's state: an integer column with small codes through one list lookup,
+    any other as ``CASE … IN``."""
+    listed = _listed(part)
     v = column.number
-    whens = [f"WHEN {column.not_a_number} THEN {MISSING}"]
+    if column.kind == "integer" and listed and min(listed) >= 0 and max(listed) <= LOOKUP_LIMIT:
+        top = max(listed)
+        table = ", ".join(str(listed.get(code, _at_most(part, code))) for code in range(top + 1))
+        beyond = (
+            f"CASE WHEN {v} <= {float(part.at_most)!r}::DOUBLE THEN {RANK[ADEQUATE]} ELSE {RANK[DEPRIVED]} END"
+            if part.at_most is not None
+            else str(RANK[UNCLASSIFIED])
+        )
+        return (
+            f"CASE WHEN {v} IS NULL THEN {RANK[MISSING]} WHEN {v} < 0 THEN {RANK[UNCLASSIFIED]} "
+            f"WHEN {v} <= {top} THEN list_extract([{table}]::TINYINT[], {v} + 1) ELSE {beyond} END"
+        )
+    whens = [f"WHEN {column.not_a_number} THEN {RANK[MISSING]}"]
     for state, codes in ((ADEQUATE, part.adequate), (DEPRIVED, part.deprived), (MISSING, part.missing)):
         if codes:
-            whens.append(f"WHEN {v} IN ({column.codes(sorted(codes))}) THEN {state}")
+            whens.append(f"WHEN {v} IN ({column.codes(sorted(codes))}) THEN {RANK[state]}")
     if part.at_most is not None:
         most = f"{float(part.at_most)!r}::DOUBLE"
-        whens.append(f"WHEN {v} >= 0 AND {v} <= {most} THEN {ADEQUATE}")
-        whens.append(f"WHEN {v} > {most} THEN {DEPRIVED}")
-    return f"CASE {' '.join(whens)} ELSE {UNCLASSIFIED} END"
+        whens.append(f"WHEN {v} >= 0 AND {v} <= {most} THEN {RANK[ADEQUATE]}")
+        whens.append(f"WHEN {v} > {most} THEN {RANK[DEPRIVED]}")
+    return f"CASE {' '.join(whens)} ELSE {RANK[UNCLASSIFIED]} END"
 
 
 def crowding_state(component: Component, persons: Column, rooms: Column) -> str:
@@ -46,8 +79,8 @@ def crowding_state(component: Component, persons: Column, rooms: Column) -> str:
         missing.append(f"{rooms.number} IN ({rooms.codes(sorted(component.missing_rooms))})")
     more = f"{float(component.crowding.more_than)!r}::DOUBLE"
     return (
-        f"CASE WHEN {' OR '.join(missing)} THEN {MISSING} "
-        f"WHEN {persons.number} > {more} * {rooms.number} THEN {DEPRIVED} ELSE {ADEQUATE} END"
+        f"CASE WHEN {' OR '.join(missing)} THEN {RANK[MISSING]} "
+        f"WHEN {persons.number} > {more} * {rooms.number} THEN {RANK[DEPRIVED]} ELSE {RANK[ADEQUATE]} END"
     )
 
 
@@ -93,14 +126,10 @@ def classification(recipe: Recipe, source: Source) -> Classification:
         return Classification(f"(SELECT *, {EXCLUDED} AS _hm_yc FROM {source.sql})", "_hm_yc", tuple(skipped))
     deprived = COUNTED if recipe.counts == Counts.DEPRIVED_ANY else NOT_COUNTED
     adequate = NOT_COUNTED if recipe.counts == Counts.DEPRIVED_ANY else COUNTED
-
-    def any_is(state: int) -> str:
-        return " OR ".join(f"{n} = {state}" for n in names)
-
-    yc = (
-        f"CASE WHEN {any_is(UNCLASSIFIED)} THEN {UNCLASSIFIED} WHEN {any_is(DEPRIVED)} THEN {deprived} "
-        f"WHEN {any_is(MISSING)} THEN {EXCLUDED} ELSE {adequate} END"
-    )
+    codes = {ADEQUATE: adequate, MISSING: EXCLUDED, DEPRIVED: deprived, UNCLASSIFIED: UNCLASSIFIED}
+    by_rank = ", ".join(str(codes[state]) for state, _ in sorted(RANK.items(), key=lambda item: item[1]))
+    worst = f"greatest({', '.join(names)})"
+    yc = f"list_extract([{by_rank}]::TINYINT[], {worst} + 1)"
     with_states = ", ".join(f"{s} AS {n}" for s, n in zip(states, names, strict=True))
     relation = f"(SELECT *, {yc} AS _hm_yc FROM (SELECT *, {with_states} FROM {source.sql}))"
     return Classification(relation, "_hm_yc", tuple(skipped))
