@@ -4,8 +4,8 @@
     .venv/bin/python bench/survey_10m.py [--households 10000000] [--reference 1000000] [--skip-r] [--skip-svy]
 
 The SYNTHETIC file (habmon.surveys.synthetic, 20 variables) is generated once into $TMPDIR, in row
-groups of 131,072 rows. Each contender runs in its own process so its peak memory (max RSS) is its own. habmon's figure is the
-DuckDB fast path (habmon.surveys.fast: the recipe as SQL, one parallel GROUP BY stratum, PSU,
+groups of 131,072 rows. Each contender runs in its own process so its peak memory (VmHWM) is its
+own. habmon's figure is the DuckDB fast path (habmon.surveys.fast: the recipe as SQL, one parallel GROUP BY stratum, PSU,
 domain straight from the file, then the variance from the cells) — reading included; what reading
 alone costs is measured apart (a DuckDB scan decoding the same 12 columns). The reference run is
 habmon's numpy path (pyarrow → pandas, classify and estimate per record) on the same file; both
