@@ -5,13 +5,14 @@
 
 The SYNTHETIC file (habmon.surveys.synthetic, 20 variables) is generated once into $TMPDIR, in row
 groups of 131,072 rows. Each contender runs in its own process so its peak memory (VmHWM) is its
-own. habmon's figure is the DuckDB fast path (habmon.surveys.fast: the recipe as SQL, one parallel GROUP BY stratum, PSU,
-domain straight from the file, then the variance from the cells) — reading included; what reading
-alone costs is measured apart (a DuckDB scan decoding the same 12 columns). The reference run is
-habmon's numpy path (pyarrow → pandas, classify and estimate per record) on the same file; both
-must give the same estimates and SEs. svy and R get the classified indicator and the person weight
-precomputed, so their time is estimation only (plus their own reading, reported apart). Estimates
-and SEs are compared on the reference file (``--reference`` households; 10M takes R too long).
+own. habmon's figure is the DuckDB fast path (habmon.surveys.fast: the recipe as SQL, one parallel
+GROUP BY stratum, PSU, domain straight from the file, then the variance from the cells) — reading
+included; what reading alone costs is measured apart (a DuckDB scan decoding the same 12 columns).
+The reference run is habmon's numpy path (pyarrow → pandas, classify and estimate per record) on
+the same file; both must give the same estimates and SEs. svy and R get the classified indicator
+and the person weight precomputed, so their time is estimation only (plus their own reading,
+reported apart). Estimates and SEs are compared on the reference file (``--reference``
+households; 10M takes R too long).
 """
 
 from __future__ import annotations
