@@ -42,7 +42,7 @@ def dhs(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, Path, A
 def _fast(path: Path, recipe: Recipe, labels: Any = None, **options: Any) -> Computation | Declined:
     with duckdb.connect() as con:
         fmt = path.suffix.lstrip(".")
-        return compute_fast(con, open_source(con, path, fmt), recipe, labels=labels, file=path.name, **options)
+        return compute_fast(con, open_source(con, path, fmt), recipe, labels=labels, **options)
 
 
 def _same(fast: Computation | Declined, reference: Computation) -> None:
@@ -218,3 +218,20 @@ def test_unreadable_and_other_formats(dhs: tuple[pd.DataFrame, Path, Any], tmp_p
     frame.astype("int32").to_stata(tmp_path / "hr.dta", write_index=False)
     stata = compute_file(tmp_path / "hr.dta", load_recipe("11.1.1"), by=("urban",), lonely_psu=LonelyPSU.ADJUST)
     _same(stata, compute(frame, load_recipe("11.1.1"), by=("urban",), lonely_psu=LonelyPSU.ADJUST))
+
+
+def test_codes_beyond_the_lookup_list(dhs: Dhs, tmp_path: Path) -> None:
+    """Minutes to water above every listed code (at_most classifies them) and a negative code (unclassified)."""
+    frame = dhs[0].copy()
+    frame.loc[frame.index[::50], "hv204"] = 1500  # more than 996/998/999: deprived by at_most 30
+    path = tmp_path / "beyond.parquet"
+    frame.to_parquet(path, index=False)
+    recipe = load_recipe("1.4.1")
+    reference = compute(frame, recipe, by=("urban",), lonely_psu=LonelyPSU.ADJUST)
+    _same(_fast(path, recipe, by=("urban",), lonely_psu=LonelyPSU.ADJUST), reference)
+    frame.loc[frame.index[3], "hv201"] = -7
+    frame.to_parquet(path, index=False)
+    assert isinstance(_fast(path, recipe, by=("urban",), lonely_psu=LonelyPSU.ADJUST), Declined)
+    found = compute_file(path, recipe, by=("urban",), lonely_psu=LonelyPSU.ADJUST)
+    expected = compute(frame, recipe, by=("urban",), lonely_psu=LonelyPSU.ADJUST, file=path.name)
+    assert _problems(found) == _problems(expected) and "-7" in found.report.problems[0].found

@@ -59,7 +59,6 @@ def compute_fast(
     by: Sequence[str] = (),
     lonely_psu: LonelyPSU = LonelyPSU.FAIL,
     labels: Labels | None = None,
-    file: str = "",
     level: float = 0.95,
 ) -> Computation | Declined:
     design = design_of(recipe, lonely_psu)
@@ -148,7 +147,7 @@ def compute_file(
         try:
             with duckdb.connect(config={"threads": threads} if threads else {}) as con:
                 source = open_source(con, path, fmt)
-                found = compute_fast(con, source, recipe, by=by, lonely_psu=lonely_psu, file=name, level=level)
+                found = compute_fast(con, source, recipe, by=by, lonely_psu=lonely_psu, level=level)
         except duckdb.Error as exc:
             found = Declined(f"DuckDB: {str(exc)[:200]}")
         if isinstance(found, Computation):
