@@ -22,6 +22,7 @@ import pandas as pd
 from sqlalchemy import insert, select, update
 
 from habmon.access.model import Action
+from habmon.engine.backends import current_settings
 from habmon.problems import HabmonError, InvalidDocument, NotFound, Problem, Report
 from habmon.store import bulk
 from habmon.store import tables as t
@@ -165,7 +166,8 @@ class Surveys:
                 hint="register the new file as a new survey",
             )
         recipe = _recipe_for(survey, indicator)
-        result = compute_file(path, recipe, by=by, lonely_psu=lonely_psu)  # Parquet, CSV: DuckDB
+        threads = current_settings().duckdb_threads  # HABMON_DUCKDB_THREADS, like the monitoring run's engine
+        result = compute_file(path, recipe, by=by, lonely_psu=lonely_psu, threads=threads)  # Parquet, CSV: DuckDB
         if not result.ok:
             raise SurveyError(f"{path.name}: {indicator} cannot be computed", result.report)
         recipe_sha = hashlib.sha256((RECIPES_DIR / f"{indicator}.yaml").read_bytes()).hexdigest()
