@@ -13,13 +13,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from habmon.problems import Problem, Report
 from habmon.surveys.classify import Labels, classify
 from habmon.surveys.design import Design, LonelyPSU, arrays
 from habmon.surveys.domains import domains
-from habmon.surveys.estimators import mean
+from habmon.surveys.estimators import Estimates, mean
 from habmon.surveys.intervals import logit_interval
 from habmon.surveys.recipe import Recipe
 
@@ -74,6 +75,42 @@ class Computation:
 def design_of(recipe: Recipe, lonely_psu: LonelyPSU) -> Design:
     d = recipe.design
     return Design(d.weight, d.psu, d.strata, d.fpc, lonely_psu, d.weight_divisor)
+
+
+def in_recipe_domain(recipe: Recipe, values: pd.Series) -> npt.NDArray[np.bool_]:
+    """Which of ``values`` (the domain variable, per record or per cell) fall in the recipe's domain."""
+    assert recipe.domain is not None
+    return np.asarray(pd.to_numeric(values, errors="coerce").isin(recipe.domain.codes).to_numpy(), dtype=bool)
+
+
+def by_problems(recipe: Recipe, by: Sequence[str]) -> list[Problem]:
+    """A disaggregation the recipe does not declare."""
+    return [
+        Problem("value", expected="one of " + ", ".join(recipe.disaggregations), found=b, path="--by")
+        for b in by
+        if b not in recipe.disaggregations
+    ]
+
+
+def estimate_rows(
+    names: Sequence[str], labels: Sequence[tuple[str, ...]], est: Estimates, level: float
+) -> list[EstimateRow]:
+    """One row per domain: the estimate with its logit interval (``labels``: each domain's codes)."""
+    low, high = logit_interval(est.value, est.se, est.df, level)
+    return [
+        EstimateRow(
+            dict(zip(names, codes, strict=True)),
+            float(est.value[i]),
+            float(est.se[i]),
+            float(low[i]),
+            float(high[i]),
+            int(est.n[i]),
+            float(est.population[i]),
+            float(est.deff[i]),
+            int(est.df[i]),
+        )
+        for i, codes in enumerate(labels)
+    ]
 
 
 def _design_problems(frame: pd.DataFrame, recipe: Recipe, design: Design, file: str) -> list[Problem]:
@@ -143,10 +180,7 @@ def compute(
     level: float = 0.95,
 ) -> Computation:
     design = design_of(recipe, lonely_psu)
-    unknown = [b for b in by if b not in recipe.disaggregations]
-    problems = [
-        Problem("value", expected="one of " + ", ".join(recipe.disaggregations), found=b, path="--by") for b in unknown
-    ]
+    problems = by_problems(recipe, by)
     problems += _design_problems(frame, recipe, design, file)
     if problems:
         return Computation(recipe.indicator, design, tuple(by), report=Report.of(problems))
@@ -157,30 +191,19 @@ def compute(
         return Computation(recipe.indicator, design, tuple(by), report=Report.of(classified.problems))
     variables = tuple(recipe.disaggregations[b] for b in by)
     within = ~np.isnan(classified.y)
-    domain = ""
-    if recipe.domain is not None and recipe.domain.variable not in variables:
-        within &= frame[recipe.domain.variable].isin(recipe.domain.codes).to_numpy()
-        domain = recipe.domain.label
+    in_domain = within
+    if recipe.domain is not None:
+        in_domain = within & in_recipe_domain(recipe, frame[recipe.domain.variable])
+        if recipe.domain.variable not in variables:
+            within = in_domain
     y = np.nan_to_num(classified.y)
     rows: list[EstimateRow] = []
     for names in ((), tuple(by)) if by else ((),):
-        d = domains(frame, tuple(recipe.disaggregations[b] for b in names), within)
-        est = mean(a, y, d.group, d.count)
-        low, high = logit_interval(est.value, est.se, est.df, level)
-        for i, codes in enumerate(d.labels):
-            rows.append(
-                EstimateRow(
-                    dict(zip(names, codes, strict=True)),
-                    float(est.value[i]),
-                    float(est.se[i]),
-                    float(low[i]),
-                    float(high[i]),
-                    int(est.n[i]),
-                    float(est.population[i]),
-                    float(est.deff[i]),
-                    int(est.df[i]),
-                )
-            )
+        # the whole estimate is the indicator's: within the recipe's domain even when the domain variable is
+        # also a disaggregation (11.1.1 by urban/rural: the total is urban; rural is shown beside it)
+        d = domains(frame, tuple(recipe.disaggregations[b] for b in names), within if names else in_domain)
+        rows += estimate_rows(names, d.labels, mean(a, y, d.group, d.count), level)
+    domain = recipe.domain.label if recipe.domain is not None else ""
     return Computation(
         recipe.indicator,
         design,
