@@ -13,6 +13,7 @@ nothing of Spark's is interleaved with habmon's own progress.
 
 from __future__ import annotations
 
+import os
 import tempfile
 import warnings
 from collections.abc import Callable
@@ -86,6 +87,7 @@ def _spark(settings: EngineSettings) -> Any:
         ) from exc
     if settings.spark_connect:
         return ibis.pyspark.connect(SingleChunkFrames(_spark_connect(SparkSession, settings)))
+    _leave_spark_connect()
     active = SparkSession.getActiveSession()
     if active is not None and _master_of(active) != settings.spark_master:
         active.stop()  # a session on another master (or a Spark Connect client): the settings changed
@@ -142,6 +144,17 @@ def single_chunk_columns(data: Any) -> Any:
             if isinstance(arrow, pa.ChunkedArray) and arrow.num_chunks > 1:
                 rebuilt[name] = pd.Series(column.to_numpy(dtype=object), index=column.index, dtype=column.dtype)
     return data.assign(**rebuilt) if rebuilt else data
+
+
+def _leave_spark_connect() -> None:
+    """Close this process's Spark Connect client before a session of its own: PySpark marks a process that opened
+    a Connect session (``SPARK_CONNECT_MODE_ENABLED``) and would build every later session as a Connect one."""
+    global _connect_session
+    if _connect_session is None:
+        return
+    _connect_session[1].stop()
+    _connect_session = None
+    os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
 
 
 def _spark_connect(session_class: Any, settings: EngineSettings) -> Any:
