@@ -8,7 +8,7 @@ per row.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -120,6 +120,12 @@ def records_frame(rows: Sequence[Any], columns: Sequence[str]) -> pd.DataFrame:
 
 def compare(frame: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
     """The frame with ``status`` (new / revised / unchanged), ``old_value`` and ``old_revision``."""
+    if current.empty:  # nothing stored yet: every row is new (the merge below would say the same, slowly)
+        return frame.reset_index(drop=True).assign(
+            status=np.full(len(frame), "new", dtype=object),
+            old_value=pd.Series(np.nan, index=range(len(frame)), dtype=object),
+            old_revision=pd.Series(np.nan, index=range(len(frame)), dtype=object),
+        )
     old = current.rename(columns={c: f"{c}_old" for c in [*COMPARED, "revision"]})
     merged = frame.merge(old, on=KEY, how="left", sort=False)
     exists = merged["revision_old"].notna()
@@ -140,14 +146,111 @@ def counts(compared: pd.DataFrame) -> dict[str, int]:
 
 def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     """Insert many rows inside the caller's transaction: COPY on PostgreSQL, executemany elsewhere."""
-    names = ", ".join(columns)
+    _insert(conn, table, columns, {}, rows)
+
+
+def insert_frame(
+    conn: Connection, table: Table, frame: pd.DataFrame, columns: Sequence[str], constants: Mapping[str, Any]
+) -> None:
+    """Insert a frame's rows (``columns`` of ``frame``, or of ``constants``) inside the caller's transaction.
+
+    What :func:`bulk_insert` of :func:`rows_of` stores, with less work per row: a column that is NULL in every row
+    is left out (the database stores NULL), a constant text or integer is written once into the statement on
+    SQLite, and the rows are made in chunks from each column's distinct values (no Python object per cell held).
+    """
+    if frame.empty:
+        return
+    written: list[str] = []
+    fixed: dict[str, Any] = {}
+    makers: list[Callable[[int, int], list[Any]]] = []
+    for column in columns:
+        if column in constants:
+            value = constants[column]
+            if value is None:
+                continue
+            fixed[column] = value
+            continue
+        maker, constant = _column_maker(frame[column])
+        if constant is _ALL_NULL:
+            continue
+        if constant is not _VARYING:
+            fixed[column] = constant
+            continue
+        written.append(column)
+        makers.append(maker)
+    if conn.dialect.name == "postgresql":  # COPY has no constant columns: each row carries them
+        varying = [*written, *fixed]
+        fixed_values = list(fixed.values())
+        makers = [*makers, *(_repeat(v) for v in fixed_values)]
+        _insert(conn, table, varying, {}, _chunked_rows(makers, len(frame)))
+        return
+    _insert(conn, table, written, fixed, _chunked_rows(makers, len(frame)))
+
+
+_ALL_NULL, _VARYING = object(), object()
+CHUNK_ROWS = 20_000
+
+
+def _repeat(value: Any) -> Callable[[int, int], list[Any]]:
+    return lambda start, stop: [value] * (stop - start)
+
+
+def _column_maker(series: pd.Series) -> tuple[Callable[[int, int], list[Any]], Any]:
+    """A function giving the plain Python values of rows ``start:stop`` (NULL as None), and the column's constant
+    value if it has one (:data:`_ALL_NULL` when every cell is NULL, :data:`_VARYING` when the cells differ)."""
+    missing = series.isna().to_numpy()
+    if missing.all():
+        return _repeat(None), _ALL_NULL
+    if pd.api.types.is_float_dtype(series.dtype) or pd.api.types.is_integer_dtype(series.dtype):
+        values = series.to_numpy(dtype=object if missing.any() else None)
+        if missing.any():
+            values[missing] = None
+        return (lambda start, stop: values[start:stop].tolist()), _VARYING
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    table = np.empty(len(uniques) + 1, dtype=object)
+    table[: len(uniques)] = [_plain(u) for u in uniques]
+    table[-1] = None  # code -1: NULL
+    if len(uniques) == 1 and not missing.any() and _literal(table[0]) is not None:
+        return _repeat(table[0]), table[0]
+    return (lambda start, stop: table[codes[start:stop]].tolist()), _VARYING
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _chunked_rows(makers: Sequence[Callable[[int, int], list[Any]]], total: int) -> Iterator[tuple[Any, ...]]:
+    for start in range(0, total, CHUNK_ROWS):
+        stop = min(start + CHUNK_ROWS, total)
+        yield from zip(*(make(start, stop) for make in makers), strict=True)
+
+
+def _literal(value: Any) -> str | None:
+    """A value as an SQLite literal: text (quotes doubled) or an integer; None for anything else."""
+    if isinstance(value, str) and "\x00" not in value:
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _insert(
+    conn: Connection, table: Table, columns: Sequence[str], fixed: Mapping[str, Any], rows: Iterable[Sequence[Any]]
+) -> None:
     if conn.dialect.name == "postgresql":
+        names = ", ".join(columns)
         raw = conn.connection.driver_connection
         with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:  # type: ignore[union-attr]
             for row in rows:
                 copy.write_row(row)
         return
-    marks = ", ".join("?" for _ in columns)
+    literals = {c: _literal(v) for c, v in fixed.items()}
+    bound = [c for c, text in literals.items() if text is None]  # a constant that is no literal: bound per row
+    if bound:
+        extra = [fixed[c] for c in bound]
+        rows = (tuple(row) + tuple(extra) for row in rows)
+    names = ", ".join([*columns, *bound, *(c for c, text in literals.items() if text is not None)])
+    marks = ", ".join(["?"] * (len(columns) + len(bound)) + [text for text in literals.values() if text is not None])
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:  # the same connection, inside the caller's transaction; rows stream without a list of a million tuples
         cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)

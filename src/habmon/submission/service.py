@@ -221,12 +221,8 @@ class Submissions:
                 ),
             )
             conn.execute(insert(t.submission_file).values(submission_id=sid, content=content))
-            bulk.bulk_insert(
-                conn,
-                t.submission_row,
-                STAGED_COLUMNS,
-                bulk.rows_of(frame.rename(columns={"geo": "geo_code"}), STAGED_COLUMNS, {"submission_id": sid}),
-            )
+            staged = frame.rename(columns={"geo": "geo_code"})
+            bulk.insert_frame(conn, t.submission_row, staged, STAGED_COLUMNS, {"submission_id": sid})
             self.store.audit(
                 conn,
                 self.monitor.actor,

@@ -171,8 +171,28 @@ class Lookup:
             table = np.array([np.nan if v is None else v for v in [*found, None]], dtype="float64")
             return pd.Series(table[self.codes], index=self.index)
         table = np.array([*found, None], dtype=object)
+        if all(isinstance(v, str) for v in present) and any(v is not None for v in found):
+            # text: an object column whose cells share the mapping's texts (no string copied per row)
+            table[pd.isna(table)] = np.nan
+            return pd.Series(table[self.codes], index=self.index, dtype=object)
         mapped = pd.Series(table[self.codes], index=self.index, dtype=object)
         return mapped.where(mapped.notna(), np.nan).infer_objects()  # all-blank → float NaN, as groupby keys expect
+
+
+def texts(values: pd.Series, change: Callable[[str], str] | None = None) -> pd.Series:
+    """A text column as objects shared between equal cells (blank: NaN), each distinct text ``change``d once."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    table = np.empty(len(uniques) + 1, dtype=object)
+    table[: len(uniques)] = [u if change is None else change(u) for u in uniques]
+    table[-1] = np.nan
+    return pd.Series(table[codes], index=values.index, dtype=object)
+
+
+def numbers_of(values: pd.Series) -> pd.Series:
+    """``pd.to_numeric(values, errors="coerce")`` through the distinct values (a million years hold a hundred)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    table = np.append(pd.to_numeric(pd.Series(uniques, dtype=object), errors="coerce").to_numpy("float64"), np.nan)
+    return pd.Series(table[codes], index=values.index, dtype="float64")
 
 
 def lookup(values: pd.Series, mapping: Mapping[Any, Any]) -> pd.Series:
@@ -210,7 +230,7 @@ def validate(
     # -- required cells, codes --------------------------------------------------------
     for column in ("indicator", "geo", "period", "value"):
         c.add(frame[column].isna(), "missing", column, f"a value in column '{table.label(column)}'")
-    series = frame["indicator"]
+    series = texts(frame["indicator"])
     by_series = Lookup(series)
     known_series = series.isin(list(rules))
     c.add(
@@ -234,7 +254,7 @@ def validate(
     for col, values in numbers.items():
         if col in frame:
             c.add(frame[col].notna() & values.isna(), "type", col, "a number (decimal point, no thousands separator)")
-    period = pd.to_numeric(frame["period"], errors="coerce")
+    period = numbers_of(frame["period"])
     integral = period.notna() & (period == period.round())
     c.add(frame["period"].notna() & ~integral, "type", "period", "a year such as 2024")
     first = by_series({k: r.first_period for k, r in rules.items()})
@@ -244,14 +264,13 @@ def validate(
 
     # -- nature, unit, source ----------------------------------------------------------------
     nature = (
-        frame["nature"].fillna(str(default_nature))
+        texts(frame["nature"].fillna(str(default_nature)), str.upper)
         if "nature" in frame
-        else pd.Series(str(default_nature), index=frame.index)
+        else pd.Series(str(default_nature).upper(), index=frame.index, dtype=object)
     )
-    nature = nature.str.upper()
     c.add(~nature.isin(NATURES), "code", "nature", f"one of {', '.join(sorted(NATURES))}")
     expected_unit = by_series({k: r.unit for k, r in rules.items()})
-    unit = frame["unit"].str.lower() if "unit" in frame else pd.Series(np.nan, index=frame.index, dtype=object)
+    unit = texts(frame["unit"], str.lower) if "unit" in frame else pd.Series(np.nan, index=frame.index, dtype=object)
     c.add(
         unit.notna() & known_series & (unit != expected_unit),
         "value",
@@ -260,7 +279,9 @@ def validate(
     )
     unit = unit.fillna(expected_unit)
     source = (
-        frame["source"].fillna(default_source) if "source" in frame else pd.Series(default_source, index=frame.index)
+        texts(frame["source"].fillna(default_source))
+        if "source" in frame
+        else pd.Series(default_source, index=frame.index, dtype=object)
     )
     c.add(source.isna(), "missing", "source", "a source (in the file or given with the submission)")
 
@@ -327,7 +348,7 @@ def validate(
             "unit": unit,
             "nature": nature,
             "source": source,
-            "note": frame["note"] if "note" in frame else pd.Series(np.nan, index=frame.index, dtype=object),
+            "note": texts(frame["note"]) if "note" in frame else pd.Series(np.nan, index=frame.index, dtype=object),
             ROW: frame[ROW],
         }
     )
@@ -338,12 +359,13 @@ def validate(
     complete = result[KEY].notna().all(axis=1) & ~pd.Series(c.bad, index=result.index)
     _duplicates(c, result, complete)
     ok = complete & ~pd.Series(c.bad, index=result.index)
-    _totals(c, result[ok], dims, rules, {d: set(v.values()) for d, v in codes.items()})
-    wanted = set(result.loc[ok, "series"].unique())
+    checked = result.loc[ok, [*KEY, "value", *dims]]  # the columns the checks below read, copied once
+    _totals(c, checked, dims, rules, {d: set(v.values()) for d, v in codes.items()})
+    wanted = set(checked["series"].unique())
     wanted |= {other for code in list(wanted) for _, other in rules[code].rules}
     stored = _history(history, sorted(wanted))
-    _cross_rules(c, result[ok], rules, stored)
-    _outliers(c, result[ok], rules, stored)
+    _cross_rules(c, checked, rules, stored)
+    _outliers(c, checked, rules, stored)
 
     report = Report.of(problems + c.problems)
     valid = result[~pd.Series(c.bad, index=result.index)] if report.valid else _empty_result(dims)
@@ -396,14 +418,14 @@ def disaggregation_texts(frame: pd.DataFrame, dims: Sequence[str]) -> tuple[pd.S
         return pd.Series("", index=frame.index, dtype=object), pd.Series("{}", index=frame.index, dtype=object)
     groups = frame[ordered].groupby(ordered, dropna=False, sort=False)
     ids = groups.ngroup().to_numpy()
-    keys, texts = [], []
+    keys, jsons = [], []
     for row in groups.head(1).itertuples(index=False, name=None):
         codes = {d: c for d, c in zip(ordered, row, strict=True) if isinstance(c, str)}
         keys.append(disaggregation_key(codes))
-        texts.append(json.dumps(codes, ensure_ascii=False))
+        jsons.append(json.dumps(codes, ensure_ascii=False))
     return (
-        pd.Series(np.array(keys, dtype=object)[ids], index=frame.index),
-        pd.Series(np.array(texts, dtype=object)[ids], index=frame.index),
+        pd.Series(np.array(keys, dtype=object)[ids], index=frame.index, dtype=object),
+        pd.Series(np.array(jsons, dtype=object)[ids], index=frame.index, dtype=object),
     )
 
 
@@ -438,20 +460,33 @@ def _totals(
     rules: Mapping[str, SeriesRules],
     codes: Mapping[str, set[str]],
 ) -> None:
-    """Parts of one dimension against the total with every other key equal."""
+    """Parts of one dimension against the total with every other key equal (blank matching blank)."""
+    if ok.empty:
+        return
+    column_codes = {col: pd.factorize(ok[col], use_na_sentinel=False)[0] for col in ["series", "geo", "period", *dims]}
+    value = ok["value"].to_numpy()
     for dim in dims:
-        parts = ok[ok[dim].notna()]
-        if parts.empty:
+        is_part = ok[dim].notna().to_numpy()
+        if not is_part.any():
             continue
-        others = [d for d in dims if d != dim]
-        group_key = ["series", "geo", "period", *others]
-        totals = ok[ok[dim].isna()]
-        stats = parts.groupby(group_key, dropna=False).agg(
-            low=("value", "min"), high=("value", "max"), total_sum=("value", "sum"), parts=("value", "size")
+        group = _group_ids([column_codes[col] for col in ["series", "geo", "period", *dims] if col != dim])
+        stats = (
+            pd.Series(value[is_part]).groupby(group[is_part]).agg(low="min", high="max", total_sum="sum", parts="size")
         )
-        merged = totals.join(stats, on=group_key, how="inner")
-        if merged.empty:
+        is_total = ~is_part
+        found = stats.reindex(group[is_total])
+        present = found["parts"].notna().to_numpy()
+        if not present.any():
             continue
+        totals = ok[is_total][present]
+        merged = pd.DataFrame(
+            {
+                "series": totals["series"],
+                "value": totals["value"],
+                **{col: found[col].to_numpy()[present] for col in ("low", "high", "total_sum", "parts")},
+            },
+            index=totals.index,
+        )
         n_codes = len(codes[dim])
         summed = lookup(merged["series"], {k: r.aggregation == AggregationMethod.SUM for k, r in rules.items()})
         tol = merged["value"].abs() * TOTALS_TOLERANCE + 1e-9
@@ -470,6 +505,14 @@ def _totals(
             for i, total, low, high, summed_row in zip(bad.index, sums, lows, highs, by_sum, strict=True)
         }
         c.add(mask, "totals", "value", expected.__getitem__)
+
+
+def _group_ids(columns: Sequence[np.ndarray]) -> np.ndarray:
+    """One integer per distinct combination of the columns' codes (each code ≥ 0), kept below the row count."""
+    group = np.zeros(len(columns[0]) if columns else 0, dtype="int64")
+    for codes in columns:
+        group, _ = pd.factorize(group * (int(codes.max(initial=0)) + 1) + codes)
+    return group
 
 
 def _history(history: HistoryLookup | None, series: Sequence[str]) -> pd.DataFrame:
