@@ -146,7 +146,7 @@ def counts(compared: pd.DataFrame) -> dict[str, int]:
 
 def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     """Insert many rows inside the caller's transaction: COPY on PostgreSQL, executemany elsewhere."""
-    _insert(conn, table, columns, {}, rows)
+    _insert(conn, table, columns, rows)
 
 
 def insert_frame(
@@ -154,48 +154,46 @@ def insert_frame(
 ) -> None:
     """Insert a frame's rows (``columns`` of ``frame``, or of ``constants``) inside the caller's transaction.
 
-    What :func:`bulk_insert` of :func:`rows_of` stores, with less work per row: a column that is NULL in every row
-    is left out (the database stores NULL), a constant text or integer is written once into the statement on
-    SQLite, and the rows are made in chunks from each column's distinct values (no Python object per cell held).
+    What :func:`bulk_insert` stores for the frame's rows as plain Python values (NaN as NULL), with less work per
+    row: a column that is NULL in every row is left out (the database stores NULL), the rows are made in chunks
+    from each column's distinct values (no Python object per cell held), and on SQLite a constant text or integer
+    is written once into the statement and each statement inserts :data:`ROWS_PER_STATEMENT` rows.
     """
     if frame.empty:
         return
     written: list[str] = []
+    makers: list[Maker] = []
     fixed: dict[str, Any] = {}
-    makers: list[Callable[[int, int], list[Any]]] = []
     for column in columns:
         if column in constants:
-            value = constants[column]
-            if value is None:
-                continue
-            fixed[column] = value
+            maker, constant = _repeat(constants[column]), constants[column]
+        else:
+            maker, constant = _column_maker(frame[column])
+        if constant is None or constant is _ALL_NULL:
             continue
-        maker, constant = _column_maker(frame[column])
-        if constant is _ALL_NULL:
-            continue
-        if constant is not _VARYING:
-            fixed[column] = constant
-            continue
-        written.append(column)
-        makers.append(maker)
-    if conn.dialect.name == "postgresql":  # COPY has no constant columns: each row carries them
-        varying = [*written, *fixed]
-        fixed_values = list(fixed.values())
-        makers = [*makers, *(_repeat(v) for v in fixed_values)]
-        _insert(conn, table, varying, {}, _chunked_rows(makers, len(frame)))
-        return
-    _insert(conn, table, written, fixed, _chunked_rows(makers, len(frame)))
+        literal = None if constant is _VARYING or conn.dialect.name != "sqlite" else _literal(constant)
+        if literal is None:
+            written.append(column)
+            makers.append(maker)
+        else:
+            fixed[column] = literal
+    if conn.dialect.name == "sqlite":
+        _sqlite_insert(conn, table, written, fixed, makers, len(frame))
+    else:
+        _insert(conn, table, written, _chunked_rows(makers, len(frame)))
 
 
+Maker = Callable[[int, int], list[Any]]
 _ALL_NULL, _VARYING = object(), object()
 CHUNK_ROWS = 20_000
+ROWS_PER_STATEMENT = 40  # divides CHUNK_ROWS; at most 40 × 20 columns = 800 parameters per statement
 
 
-def _repeat(value: Any) -> Callable[[int, int], list[Any]]:
+def _repeat(value: Any) -> Maker:
     return lambda start, stop: [value] * (stop - start)
 
 
-def _column_maker(series: pd.Series) -> tuple[Callable[[int, int], list[Any]], Any]:
+def _column_maker(series: pd.Series) -> tuple[Maker, Any]:
     """A function giving the plain Python values of rows ``start:stop`` (NULL as None), and the column's constant
     value if it has one (:data:`_ALL_NULL` when every cell is NULL, :data:`_VARYING` when the cells differ)."""
     missing = series.isna().to_numpy()
@@ -210,7 +208,7 @@ def _column_maker(series: pd.Series) -> tuple[Callable[[int, int], list[Any]], A
     table = np.empty(len(uniques) + 1, dtype=object)
     table[: len(uniques)] = [_plain(u) for u in uniques]
     table[-1] = None  # code -1: NULL
-    if len(uniques) == 1 and not missing.any() and _literal(table[0]) is not None:
+    if len(uniques) == 1 and not missing.any():
         return _repeat(table[0]), table[0]
     return (lambda start, stop: table[codes[start:stop]].tolist()), _VARYING
 
@@ -219,7 +217,7 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _chunked_rows(makers: Sequence[Callable[[int, int], list[Any]]], total: int) -> Iterator[tuple[Any, ...]]:
+def _chunked_rows(makers: Sequence[Maker], total: int) -> Iterator[tuple[Any, ...]]:
     for start in range(0, total, CHUNK_ROWS):
         stop = min(start + CHUNK_ROWS, total)
         yield from zip(*(make(start, stop) for make in makers), strict=True)
@@ -234,23 +232,47 @@ def _literal(value: Any) -> str | None:
     return None
 
 
-def _insert(
-    conn: Connection, table: Table, columns: Sequence[str], fixed: Mapping[str, Any], rows: Iterable[Sequence[Any]]
+def _sqlite_insert(
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    literals: Mapping[str, str],
+    makers: Sequence[Maker],
+    total: int,
 ) -> None:
+    names = ", ".join([*columns, *literals])
+    one = "(" + ", ".join(["?"] * len(columns) + list(literals.values())) + ")"
+    width = len(columns)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:  # the same connection, inside the caller's transaction
+        if not width:
+            cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES {one}", [()] * total)
+            return
+        many = f"INSERT INTO {table.name} ({names}) VALUES {', '.join([one] * ROWS_PER_STATEMENT)}"
+        step = ROWS_PER_STATEMENT * width
+        for start in range(0, total, CHUNK_ROWS):
+            stop = min(start + CHUNK_ROWS, total)
+            flat: list[Any] = [None] * ((stop - start) * width)
+            for j, make in enumerate(makers):
+                flat[j::width] = make(start, stop)  # row-major: the rows' values one after the other
+            whole = len(flat) - len(flat) % step
+            cursor.executemany(many, (flat[i : i + step] for i in range(0, whole, step)))
+            if whole < len(flat):
+                single = f"INSERT INTO {table.name} ({names}) VALUES {one}"
+                cursor.executemany(single, (flat[i : i + width] for i in range(whole, len(flat), width)))
+    finally:
+        cursor.close()
+
+
+def _insert(conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    names = ", ".join(columns)
     if conn.dialect.name == "postgresql":
-        names = ", ".join(columns)
         raw = conn.connection.driver_connection
         with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:  # type: ignore[union-attr]
             for row in rows:
                 copy.write_row(row)
         return
-    literals = {c: _literal(v) for c, v in fixed.items()}
-    bound = [c for c, text in literals.items() if text is None]  # a constant that is no literal: bound per row
-    if bound:
-        extra = [fixed[c] for c in bound]
-        rows = (tuple(row) + tuple(extra) for row in rows)
-    names = ", ".join([*columns, *bound, *(c for c, text in literals.items() if text is not None)])
-    marks = ", ".join(["?"] * (len(columns) + len(bound)) + [text for text in literals.values() if text is not None])
+    marks = ", ".join("?" for _ in columns)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:  # the same connection, inside the caller's transaction; rows stream without a list of a million tuples
         cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
@@ -263,16 +285,3 @@ def stamp(conn: Connection, moment: datetime) -> Any:
     if conn.dialect.name == "sqlite":
         return moment.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
     return moment
-
-
-def rows_of(frame: pd.DataFrame, columns: Sequence[str], constants: Mapping[str, Any]) -> Iterable[tuple[Any, ...]]:
-    """Tuples for :func:`bulk_insert`: NaN becomes NULL; object arrays hold plain Python values."""
-    arrays = []
-    for column in columns:
-        if column in constants:
-            arrays.append(np.full(len(frame), constants[column], dtype=object))
-            continue
-        series = frame[column]
-        values = series.astype(object).where(series.notna(), None).to_numpy()
-        arrays.append(values)
-    return zip(*arrays, strict=True)

@@ -169,13 +169,13 @@ class Lookup:
         numeric = bool(present) and all(isinstance(v, int | float) and not isinstance(v, bool) for v in present)
         if numeric:
             table = np.array([np.nan if v is None else v for v in [*found, None]], dtype="float64")
-            return pd.Series(table[self.codes], index=self.index)
+            return pd.Series(table[self.codes], index=self.index, copy=False)
         table = np.array([*found, None], dtype=object)
         if all(isinstance(v, str) for v in present) and any(v is not None for v in found):
             # text: an object column whose cells share the mapping's texts (no string copied per row)
             table[pd.isna(table)] = np.nan
-            return pd.Series(table[self.codes], index=self.index, dtype=object)
-        mapped = pd.Series(table[self.codes], index=self.index, dtype=object)
+            return pd.Series(table[self.codes], index=self.index, dtype=object, copy=False)
+        mapped = pd.Series(table[self.codes], index=self.index, dtype=object, copy=False)
         return mapped.where(mapped.notna(), np.nan).infer_objects()  # all-blank → float NaN, as groupby keys expect
 
 
@@ -185,14 +185,14 @@ def texts(values: pd.Series, change: Callable[[str], str] | None = None) -> pd.S
     table = np.empty(len(uniques) + 1, dtype=object)
     table[: len(uniques)] = [u if change is None else change(u) for u in uniques]
     table[-1] = np.nan
-    return pd.Series(table[codes], index=values.index, dtype=object)
+    return pd.Series(table[codes], index=values.index, dtype=object, copy=False)
 
 
 def numbers_of(values: pd.Series) -> pd.Series:
     """``pd.to_numeric(values, errors="coerce")`` through the distinct values (a million years hold a hundred)."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     table = np.append(pd.to_numeric(pd.Series(uniques, dtype=object), errors="coerce").to_numpy("float64"), np.nan)
-    return pd.Series(table[codes], index=values.index, dtype="float64")
+    return pd.Series(table[codes], index=values.index, dtype="float64", copy=False)
 
 
 def lookup(values: pd.Series, mapping: Mapping[Any, Any]) -> pd.Series:
@@ -424,8 +424,8 @@ def disaggregation_texts(frame: pd.DataFrame, dims: Sequence[str]) -> tuple[pd.S
         keys.append(disaggregation_key(codes))
         jsons.append(json.dumps(codes, ensure_ascii=False))
     return (
-        pd.Series(np.array(keys, dtype=object)[ids], index=frame.index, dtype=object),
-        pd.Series(np.array(jsons, dtype=object)[ids], index=frame.index, dtype=object),
+        pd.Series(np.array(keys, dtype=object)[ids], index=frame.index, dtype=object, copy=False),
+        pd.Series(np.array(jsons, dtype=object)[ids], index=frame.index, dtype=object, copy=False),
     )
 
 
