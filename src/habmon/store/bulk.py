@@ -118,6 +118,35 @@ def records_frame(rows: Sequence[Any], columns: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame.from_records([tuple(r) for r in rows], columns=list(columns))
 
 
+def query_frame(conn: Connection, query: Any, columns: Sequence[str], chunk: int = 50_000) -> pd.DataFrame:
+    """:func:`records_frame` of ``conn.execute(query).all()``, read in chunks from the driver's own cursor: no
+    Row object per row, and equal values of a column share one object (while the column has few distinct ones)."""
+    compiled = query.compile(dialect=conn.dialect)
+    params = tuple(compiled.params[k] for k in compiled.positiontup or ()) if compiled.positional else compiled.params
+    cells: list[list[Any]] = [[] for _ in columns]
+    shared: list[dict[Any, Any] | None] = [{} for _ in columns]
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:  # the same connection, inside the caller's transaction
+        cursor.execute(str(compiled), params)
+        while rows := cursor.fetchmany(chunk):
+            for j, values in enumerate(zip(*rows, strict=True)):
+                seen = shared[j]
+                if seen is None:
+                    cells[j].extend(values)
+                    continue
+                cells[j].extend(map(seen.setdefault, values, values))
+                if len(seen) > SHARED_LIMIT:  # mostly distinct (values, row numbers): stop sharing
+                    shared[j] = None
+    finally:
+        cursor.close()
+    if not cells[0]:
+        return pd.DataFrame(columns=list(columns))
+    return pd.DataFrame({c: pd.Series(v) for c, v in zip(columns, cells, strict=True)})
+
+
+SHARED_LIMIT = 10_000
+
+
 def compare(frame: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
     """The frame with ``status`` (new / revised / unchanged), ``old_value`` and ``old_revision``."""
     if current.empty:  # nothing stored yet: every row is new (the merge below would say the same, slowly)

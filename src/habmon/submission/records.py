@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Text, cast, select
 
@@ -142,10 +143,11 @@ class SubmissionRecords:
             .where(r.submission_id == submission_id)
             .order_by(r.id)
         )
-        frame = bulk.records_frame(
-            conn.execute(query).all(), [*bulk.FRAME_COLUMNS, "source_row", *bulk.UNCERTAINTY_COLUMNS]
+        frame = bulk.query_frame(conn, query, [*bulk.FRAME_COLUMNS, "source_row", *bulk.UNCERTAINTY_COLUMNS])
+        codes, texts = pd.factorize(frame["disaggregation"])  # each distinct disaggregation written once
+        frame["disaggregation"] = pd.Series(
+            np.array([*(_json_text(x) for x in texts), None], dtype=object)[codes], index=frame.index, dtype=object
         )
-        frame["disaggregation"] = frame["disaggregation"].map(_json_text)
         frame["n"] = frame["n"].astype("Int64")
         return frame
 
