@@ -46,18 +46,32 @@ def check_totals(
     rules: Mapping[str, SeriesRules],
     codes: Mapping[str, set[str]],
 ) -> None:
-    """Parts of one dimension against the total with every other key equal (blank matching blank)."""
+    """Parts of one dimension against the total with every other key equal (blank matching blank).
+
+    ``ok``: the rows' key, value, dimensions and ``rounding`` (half a unit of the last decimal each value shows).
+    A sum may miss its total by the total's rounding and its parts' together, a mean by the total's and its
+    largest part's; a total with a single part contradicts nothing (the other parts may be missing)."""
     if ok.empty:
         return
     column_codes = {col: pd.factorize(ok[col], use_na_sentinel=False)[0] for col in ["series", "geo", "period", *dims]}
     value = ok["value"].to_numpy()
+    rounding = ok["rounding"].to_numpy()
     for dim in dims:
         is_part = ok[dim].notna().to_numpy()
         if not is_part.any():
             continue
         group = _group_ids([column_codes[col] for col in ["series", "geo", "period", *dims] if col != dim])
         stats = (
-            pd.Series(value[is_part]).groupby(group[is_part]).agg(low="min", high="max", total_sum="sum", parts="size")
+            pd.DataFrame({"value": value[is_part], "rounding": rounding[is_part]})
+            .groupby(group[is_part])
+            .agg(
+                low=("value", "min"),
+                high=("value", "max"),
+                total_sum=("value", "sum"),
+                parts=("value", "size"),
+                rounding_sum=("rounding", "sum"),
+                rounding_max=("rounding", "max"),
+            )
         )
         is_total = ~is_part
         found = stats.reindex(group[is_total])
@@ -69,15 +83,28 @@ def check_totals(
             {
                 "series": totals["series"],
                 "value": totals["value"],
-                **{col: found[col].to_numpy()[present] for col in ("low", "high", "total_sum", "parts")},
+                "rounding": totals["rounding"],
+                **{
+                    col: found[col].to_numpy()[present]
+                    for col in ("low", "high", "total_sum", "parts", "rounding_sum", "rounding_max")
+                },
             },
             index=totals.index,
         )
         n_codes = len(codes[dim])
         summed = lookup(merged["series"], {k: r.aggregation == AggregationMethod.SUM for k, r in rules.items()})
         tol = merged["value"].abs() * TOTALS_TOLERANCE + 1e-9
-        sum_bad = summed & (merged["parts"] == n_codes) & ((merged["total_sum"] - merged["value"]).abs() > tol)
-        mean_bad = ~summed & ((merged["value"] < merged["low"] - tol) | (merged["value"] > merged["high"] + tol))
+        sum_tol = tol + merged["rounding"] + merged["rounding_sum"]
+        mean_tol = tol + merged["rounding"] + merged["rounding_max"]
+        several = merged["parts"] >= 2
+        sum_bad = (
+            summed & several & (merged["parts"] == n_codes) & ((merged["total_sum"] - merged["value"]).abs() > sum_tol)
+        )
+        mean_bad = (
+            ~summed
+            & several
+            & ((merged["value"] < merged["low"] - mean_tol) | (merged["value"] > merged["high"] + mean_tol))
+        )
         bad = merged[sum_bad | mean_bad]
         mask = c.mask(bad.index)
         sums, lows, highs = bad["total_sum"].to_numpy(), bad["low"].to_numpy(), bad["high"].to_numpy()

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from habmon.geo.model import Geography
 from habmon.indicators.model import Codelists
@@ -206,6 +208,7 @@ def validate(
     check_duplicates(c, result, complete)
     ok = complete & ~pd.Series(c.bad, index=result.index)
     checked = result.loc[ok, [*KEY, "value", *dims]]  # the columns the checks below read, copied once
+    checked["rounding"] = half_units(frame["value"])[ok].to_numpy()
     check_totals(c, checked, dims, rules, {d: set(v.values()) for d, v in codes.items()})
     wanted = set(checked["series"].unique())
     wanted |= {other for code in list(wanted) for _, other in rules[code].rules}
@@ -221,6 +224,23 @@ def validate(
 def _empty_result(dims: Sequence[str]) -> pd.DataFrame:
     columns = [*OBSERVATION_FIELDS, ROW, *dims]
     return pd.DataFrame({col: pd.Series(dtype=object) for col in columns})
+
+
+def half_units(texts: pd.Series) -> pd.Series:
+    """Half a unit of the last decimal each number shows, the rounding it may carry: 0.05 for ``12.3``, 0.5 for
+    ``12``, 500 for ``1e3`` (0.5 for a cell that is no number; such a row is an error anyway)."""
+    arrow = pa.array(texts.to_numpy(dtype=object, na_value=None), type=pa.string())
+    dot = pc.fill_null(pc.find_substring(arrow, "."), -1).to_numpy(zero_copy_only=False)
+    length = pc.fill_null(pc.utf8_length(arrow), 0).to_numpy(zero_copy_only=False)
+    decimals = np.where(dot >= 0, length - dot - 1, 0).astype("float64")
+    exponent = np.zeros(len(texts))
+    scientific = pc.fill_null(pc.find_substring(arrow, "e", ignore_case=True), -1).to_numpy(zero_copy_only=False)
+    for i in np.flatnonzero(scientific >= 0):  # rare: 1e3, 1.5E-2
+        mantissa, _, power = str(texts.iloc[i]).lower().partition("e")
+        if power.lstrip("+-").isdigit():
+            exponent[i] = int(power)
+            decimals[i] = len(mantissa.partition(".")[2])
+    return pd.Series(0.5 * 10.0 ** (exponent - decimals), index=texts.index, copy=False)
 
 
 def _number(frame: pd.DataFrame, column: str) -> pd.Series:
