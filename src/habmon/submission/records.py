@@ -92,11 +92,11 @@ class SubmissionRecords:
             return self._require(conn, submission_id, access.Action.READ_SUBMISSION)
 
     def changes(self, submission_id: int, limit: int | None = 1000) -> list[dict[str, Any]]:
-        """Each staged value against the stored one: new, revised (old → new) or unchanged; revised first."""
+        """Each staged value against the stored one: new, revised (old → new), unchanged, or older (of an older
+        vintage than the current value: kept in the history, not current); older first, then revised."""
         with self.store.engine.connect() as conn:
-            staged = self.staged_frame(conn, submission_id)
-            compared = bulk.compare(staged, self._current(conn, sorted(staged["series"].unique())))
-        order = compared["status"].map({"revised": 0, "new": 1, "unchanged": 2})
+            vintage, compared = self._compared(conn, submission_id)
+        order = compared["status"].map({"older": 0, "revised": 1, "new": 2, "unchanged": 3})
         compared = compared.assign(_order=order).sort_values(["_order", "source_row"], kind="stable")
         if limit is not None:
             compared = compared.head(limit)
@@ -109,11 +109,24 @@ class SubmissionRecords:
                 "status": r.status,
                 "old": None if pd.isna(r.old_value) else float(r.old_value),
                 "old_revision": None if pd.isna(r.old_revision) else int(r.old_revision),
+                "old_vintage": None if pd.isna(r.old_vintage) else str(r.old_vintage),
                 "new": float(r.value),
+                "vintage": vintage,
                 "source_row": int(r.source_row),
             }
             for r in compared.itertuples(index=False)
         ]
+
+    def change_counts(self, submission_id: int) -> dict[str, int]:
+        """How many staged values are new, revised, unchanged and of an older vintage (see :meth:`changes`)."""
+        with self.store.engine.connect() as conn:
+            return bulk.counts(self._compared(conn, submission_id)[1])
+
+    def _compared(self, conn: Connection, submission_id: int) -> tuple[str | None, pd.DataFrame]:
+        vintage = self._require(conn, submission_id, access.Action.READ_SUBMISSION)["vintage"]
+        staged = self.staged_frame(conn, submission_id)
+        current = self._current(conn, sorted(staged["series"].unique()))
+        return vintage, bulk.compare_stored(conn, staged, vintage, current)
 
     def staged_frame(self, conn: Connection, submission_id: int) -> pd.DataFrame:
         """The submission's staged rows as an observation frame (plus ``source_row``)."""

@@ -27,12 +27,13 @@ from habmon.ingest.formats.registry import Formats, ReadOptions
 from habmon.problems import Report
 from habmon.store import bulk
 from habmon.store import tables as t
-from habmon.store.store import insert_id
+from habmon.store.database import insert_id
 from habmon.submission.records import SubmissionError, utc_now
 from habmon.submission.review import Review
 from habmon.submission.table import ROW, SubmissionTable
 from habmon.submission.validate import Validated, validate
 from habmon.submission.workflow import DEFAULT_NATURE, Action, OrganizationType, State
+from habmon.vintage import month_of, parse_vintage
 
 # the organization types a role may submit as (a role not listed: any)
 ORGANIZATION_TYPES: dict[Role, frozenset[OrganizationType]] = {Role.PARTNER: frozenset({OrganizationType.PARTNER})}
@@ -54,6 +55,7 @@ class SubmissionOutcome:
     encoding: str | None
     report: Report
     changes: Mapping[str, int]
+    vintage: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +66,7 @@ class SubmissionOutcome:
             "rows": self.rows,
             "encoding": self.encoding,
             "changes": dict(self.changes),
+            "vintage": self.vintage,
             "report": self.report.to_dict(),
         }
 
@@ -134,12 +137,15 @@ class Submissions(Review):
         indicator: str | None = None,
         source_name: str | None = None,
         uncertainty: pd.DataFrame | None = None,
+        vintage: str | None = None,
     ) -> SubmissionOutcome:
         """Validate a file and, if it has no errors, store it as a submission (state validated).
 
         With errors nothing is stored. The same file sent again changes nothing. ``uncertainty``
         (survey estimates): SE, CI, n and design effect per observation key, staged with the rows.
+        ``vintage``: the release of the source (:mod:`habmon.vintage`); none declared: the month it is submitted.
         """
+        declared = parse_vintage(vintage)
         scoped = rule_for(self.principal, access.Action.SUBMIT) == Rule.OWN_SCOPE
         if not scoped:  # the public is refused here, a partner unless it submits for its own organization
             self.monitor.authorize(access.Action.SUBMIT, organization=organization)
@@ -164,7 +170,8 @@ class Submissions(Review):
                 existing["rows"],
                 None,
                 Report(),
-                {"new": 0, "revised": 0, "unchanged": existing["rows"]},
+                {"new": 0, "revised": 0, "unchanged": existing["rows"], "older": 0},
+                existing["vintage"],
             )
         table = self.read(path, fmt=fmt, geo=geo, indicator=indicator, source_name=name)
         checked = self.check(table, organization_type=organization_type, source=source)
@@ -182,8 +189,10 @@ class Submissions(Review):
         # the decision itself, on the places actually stored (the report above says which rows are outside)
         self.monitor.authorize(access.Action.SUBMIT, geo_codes=sorted(frame["geo"].unique()), organization=organization)
         with self.store.transaction() as conn:
-            changes = bulk.counts(bulk.compare(frame, self._current(conn, sorted(frame["series"].unique()))))
             now = utc_now()
+            dated = declared or month_of(now)
+            current = self._current(conn, sorted(frame["series"].unique()))
+            changes = bulk.counts(bulk.compare_stored(conn, frame, dated, current))
             sid = insert_id(
                 conn,
                 insert(t.submission).values(
@@ -200,6 +209,7 @@ class Submissions(Review):
                     report=checked.report.to_dict(),
                     created_at=now,
                     updated_at=now,
+                    vintage=dated,
                 ),
             )
             conn.execute(insert(t.submission_file).values(submission_id=sid, content=content))
@@ -216,13 +226,15 @@ class Submissions(Review):
                     "sha256": sha,
                     "rows": len(frame),
                     "organization": organization,
+                    "vintage": dated,
+                    "declared_vintage": declared is not None,
                     "warnings": len(checked.report.warnings),
                     **changes,
                 },
             )
             self._transition(conn, sid, State.SUBMITTED, Action.VALIDATE, None)
         return SubmissionOutcome(
-            sid, True, State.VALIDATED, table.format, table.rows, table.encoding, checked.report, changes
+            sid, True, State.VALIDATED, table.format, table.rows, table.encoding, checked.report, changes, dated
         )
 
 
