@@ -176,6 +176,30 @@ def test_parts_must_agree_with_the_total(subs: Submissions, tmp_path: Path) -> N
     assert "between the sex parts (39 … 41)" in problem.expected
 
 
+def test_totals_tolerate_the_rounding_the_values_show(subs: Submissions, tmp_path: Path) -> None:
+    body = (
+        # a sum: "1" may be anything from 0.5 to 1.5, so 0.4 + 0.4 agrees with it; "1.0" is 0.95 to 1.05: it does not
+        "POP.URBAN,KEN,2024,1,,,,,C,KNBS\nPOP.URBAN,KEN,2024,0.4,,,F,,C,KNBS\nPOP.URBAN,KEN,2024,0.4,,,M,,C,KNBS\n"
+        "POP.URBAN,UGA,2024,1.0,,,,,C,KNBS\nPOP.URBAN,UGA,2024,0.4,,,F,,C,KNBS\nPOP.URBAN,UGA,2024,0.4,,,M,,C,KNBS\n"
+        # a mean: 40 (39.5 to 40.5) may lie between 40.3 and 40.4; 39.9 cannot
+        "11.1.1,KEN,2024,40,,,,,C,KNBS\n11.1.1,KEN,2024,40.4,,,F,,C,KNBS\n11.1.1,KEN,2024,40.3,,,M,,C,KNBS\n"
+        "11.1.1,UGA,2024,39.9,,,,,C,KNBS\n11.1.1,UGA,2024,40.4,,,F,,C,KNBS\n11.1.1,UGA,2024,40.3,,,M,,C,KNBS\n"
+    )
+    outcome = submit(subs, write(tmp_path, body))
+    found = [(p.type, p.row, p.column, p.expected) for p in outcome.report.errors]
+    assert found == [
+        ("totals", 5, "value", "the sum of the sex parts (0.8)"),
+        ("totals", 11, "value", "a total between the sex parts (40.3 … 40.4)"),
+    ]
+
+
+def test_a_total_with_a_single_part_is_no_contradiction(subs: Submissions, monitor: Monitor, tmp_path: Path) -> None:
+    body = "11.1.1,KEN,2024,50.0,,,,,C,KNBS\n11.1.1,KEN,2024,41.0,,,F,,C,KNBS\n"  # the male part is not given
+    outcome = submit(subs, write(tmp_path, body))
+    assert outcome.report.errors == () and outcome.created
+    assert count(monitor, t.submission_row) == 2
+
+
 def test_cross_indicator_rule_against_stored_values(subs: Submissions, monitor: Monitor, tmp_path: Path) -> None:
     monitor.record(
         [Observation("POP.URBAN", "566", 2024, 80_000_000, "persons", Nature.M, "WUP")],

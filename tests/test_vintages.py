@@ -21,7 +21,8 @@ from habmon.store import bulk
 from habmon.store import tables as t
 from habmon.store.observations import Batch
 from habmon.store.store import Store
-from habmon.submission.service import OlderVintage, SubmissionOutcome, Submissions
+from habmon.submission.review import OlderVintage
+from habmon.submission.service import SubmissionOutcome, Submissions
 from habmon.submission.workflow import OrganizationType
 from habmon.vintage import FORMAT, InvalidVintage, month_of, parse_vintage
 from tests.test_web_submissions import HEADER, JSON, Site, number_of, site, upload

@@ -8,7 +8,7 @@ per row.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -123,6 +123,35 @@ def records_frame(rows: Sequence[Any], columns: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame.from_records([tuple(r) for r in rows], columns=list(columns))
 
 
+def query_frame(conn: Connection, query: Any, columns: Sequence[str], chunk: int = 50_000) -> pd.DataFrame:
+    """:func:`records_frame` of ``conn.execute(query).all()``, read in chunks from the driver's own cursor: no
+    Row object per row, and equal values of a column share one object (while the column has few distinct ones)."""
+    compiled = query.compile(dialect=conn.dialect)
+    params = tuple(compiled.params[k] for k in compiled.positiontup or ()) if compiled.positional else compiled.params
+    cells: list[list[Any]] = [[] for _ in columns]
+    shared: list[dict[Any, Any] | None] = [{} for _ in columns]
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:  # the same connection, inside the caller's transaction
+        cursor.execute(str(compiled), params)
+        while rows := cursor.fetchmany(chunk):
+            for j, values in enumerate(zip(*rows, strict=True)):
+                seen = shared[j]
+                if seen is None:
+                    cells[j].extend(values)
+                    continue
+                cells[j].extend(map(seen.setdefault, values, values))
+                if len(seen) > SHARED_LIMIT:  # mostly distinct (values, row numbers): stop sharing
+                    shared[j] = None
+    finally:
+        cursor.close()
+    if not cells[0]:
+        return pd.DataFrame(columns=list(columns))
+    return pd.DataFrame({c: pd.Series(v) for c, v in zip(columns, cells, strict=True)})
+
+
+SHARED_LIMIT = 10_000
+
+
 def compare(frame: pd.DataFrame, current: pd.DataFrame, vintage: str | None = None) -> pd.DataFrame:
     """The frame with ``status``, ``old_value``, ``old_revision``, ``old_vintage`` and ``last_revision``.
 
@@ -130,6 +159,15 @@ def compare(frame: pd.DataFrame, current: pd.DataFrame, vintage: str | None = No
     the frame's ``vintage`` — ``older`` where it differs from a current value of a newer vintage (it would be
     kept in the history, not become current). See :func:`settle_older` for values of that vintage already stored.
     """
+    if current.empty:  # nothing stored yet: every row is new (the merge below would say the same, slowly)
+        nothing = pd.Series(np.nan, index=range(len(frame)), dtype=object)
+        return frame.reset_index(drop=True).assign(
+            last_revision=nothing,
+            status=np.full(len(frame), "new", dtype=object),
+            old_value=nothing,
+            old_revision=nothing,
+            old_vintage=nothing,
+        )
     carried = [*COMPARED, "revision", "vintage"]
     old = current.rename(columns={c: f"{c}_old" for c in carried})
     if "last_revision" not in old:
@@ -184,6 +222,125 @@ def counts(compared: pd.DataFrame) -> dict[str, int]:
 
 def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     """Insert many rows inside the caller's transaction: COPY on PostgreSQL, executemany elsewhere."""
+    _insert(conn, table, columns, rows)
+
+
+def insert_frame(
+    conn: Connection, table: Table, frame: pd.DataFrame, columns: Sequence[str], constants: Mapping[str, Any]
+) -> None:
+    """Insert a frame's rows (``columns`` of ``frame``, or of ``constants``) inside the caller's transaction.
+
+    What :func:`bulk_insert` stores for the frame's rows as plain Python values (NaN as NULL), with less work per
+    row: a column that is NULL in every row is left out (the database stores NULL), the rows are made in chunks
+    from each column's distinct values (no Python object per cell held), and on SQLite a constant text or integer
+    is written once into the statement and each statement inserts :data:`ROWS_PER_STATEMENT` rows.
+    """
+    if frame.empty:
+        return
+    written: list[str] = []
+    makers: list[Maker] = []
+    fixed: dict[str, Any] = {}
+    for column in columns:
+        if column in constants:
+            maker, constant = _repeat(constants[column]), constants[column]
+        else:
+            maker, constant = _column_maker(frame[column])
+        if constant is None or constant is _ALL_NULL:
+            continue
+        literal = None if constant is _VARYING or conn.dialect.name != "sqlite" else _literal(constant)
+        if literal is None:
+            written.append(column)
+            makers.append(maker)
+        else:
+            fixed[column] = literal
+    if conn.dialect.name == "sqlite":
+        _sqlite_insert(conn, table, written, fixed, makers, len(frame))
+    else:
+        _insert(conn, table, written, _chunked_rows(makers, len(frame)))
+
+
+Maker = Callable[[int, int], list[Any]]
+_ALL_NULL, _VARYING = object(), object()
+CHUNK_ROWS = 20_000
+ROWS_PER_STATEMENT = 40  # divides CHUNK_ROWS; at most 40 × 20 columns = 800 parameters per statement
+
+
+def _repeat(value: Any) -> Maker:
+    return lambda start, stop: [value] * (stop - start)
+
+
+def _column_maker(series: pd.Series) -> tuple[Maker, Any]:
+    """A function giving the plain Python values of rows ``start:stop`` (NULL as None), and the column's constant
+    value if it has one (:data:`_ALL_NULL` when every cell is NULL, :data:`_VARYING` when the cells differ)."""
+    missing = series.isna().to_numpy()
+    if missing.all():
+        return _repeat(None), _ALL_NULL
+    if pd.api.types.is_float_dtype(series.dtype) or pd.api.types.is_integer_dtype(series.dtype):
+        values = series.to_numpy(dtype=object if missing.any() else None)
+        if missing.any():
+            values[missing] = None
+        return (lambda start, stop: values[start:stop].tolist()), _VARYING
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    table = np.empty(len(uniques) + 1, dtype=object)
+    table[: len(uniques)] = [_plain(u) for u in uniques]
+    table[-1] = None  # code -1: NULL
+    if len(uniques) == 1 and not missing.any():
+        return _repeat(table[0]), table[0]
+    return (lambda start, stop: table[codes[start:stop]].tolist()), _VARYING
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _chunked_rows(makers: Sequence[Maker], total: int) -> Iterator[tuple[Any, ...]]:
+    for start in range(0, total, CHUNK_ROWS):
+        stop = min(start + CHUNK_ROWS, total)
+        yield from zip(*(make(start, stop) for make in makers), strict=True)
+
+
+def _literal(value: Any) -> str | None:
+    """A value as an SQLite literal: text (quotes doubled) or an integer; None for anything else."""
+    if isinstance(value, str) and "\x00" not in value:
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _sqlite_insert(
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    literals: Mapping[str, str],
+    makers: Sequence[Maker],
+    total: int,
+) -> None:
+    names = ", ".join([*columns, *literals])
+    one = "(" + ", ".join(["?"] * len(columns) + list(literals.values())) + ")"
+    width = len(columns)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:  # the same connection, inside the caller's transaction
+        if not width:
+            cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES {one}", [()] * total)
+            return
+        many = f"INSERT INTO {table.name} ({names}) VALUES {', '.join([one] * ROWS_PER_STATEMENT)}"
+        step = ROWS_PER_STATEMENT * width
+        for start in range(0, total, CHUNK_ROWS):
+            stop = min(start + CHUNK_ROWS, total)
+            flat: list[Any] = [None] * ((stop - start) * width)
+            for j, make in enumerate(makers):
+                flat[j::width] = make(start, stop)  # row-major: the rows' values one after the other
+            whole = len(flat) - len(flat) % step
+            cursor.executemany(many, (flat[i : i + step] for i in range(0, whole, step)))
+            if whole < len(flat):
+                single = f"INSERT INTO {table.name} ({names}) VALUES {one}"
+                cursor.executemany(single, (flat[i : i + width] for i in range(whole, len(flat), width)))
+    finally:
+        cursor.close()
+
+
+def _insert(conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     names = ", ".join(columns)
     if conn.dialect.name == "postgresql":
         raw = conn.connection.driver_connection
@@ -204,16 +361,3 @@ def stamp(conn: Connection, moment: datetime) -> Any:
     if conn.dialect.name == "sqlite":
         return moment.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
     return moment
-
-
-def rows_of(frame: pd.DataFrame, columns: Sequence[str], constants: Mapping[str, Any]) -> Iterable[tuple[Any, ...]]:
-    """Tuples for :func:`bulk_insert`: NaN becomes NULL; object arrays hold plain Python values."""
-    arrays = []
-    for column in columns:
-        if column in constants:
-            arrays.append(np.full(len(frame), constants[column], dtype=object))
-            continue
-        series = frame[column]
-        values = series.astype(object).where(series.notna(), None).to_numpy()
-        arrays.append(values)
-    return zip(*arrays, strict=True)

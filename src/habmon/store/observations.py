@@ -128,7 +128,7 @@ class ObservationRecords(AuditLog):
         uncertainty = [c for c in bulk.UNCERTAINTY_COLUMNS if c in changed.columns]
         columns = ["batch_id", *bulk.STORED_COLUMNS, *uncertainty, "revision", "recorded_at"]
         constants = {"batch_id": batch_id, "recorded_at": bulk.stamp(conn, moment)}
-        bulk.bulk_insert(conn, t.observation, columns, bulk.rows_of(changed, columns, constants))
+        bulk.insert_frame(conn, t.observation, changed, columns, constants)
         self.audit(
             conn,
             batch.actor,

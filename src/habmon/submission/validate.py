@@ -4,33 +4,44 @@ Checks run column-wise over the whole table (pandas), so a million rows validate
 seconds, and each failing cell becomes a :class:`~habmon.problems.Problem` naming the
 file, sheet, row and column, what was expected and what was found. The rules come from
 the indicator registry (ranges, periods, ratio tolerance, cross-indicator rules,
-outlier factor), not from code branches per indicator.
+outlier factor; :mod:`habmon.submission.rules`), not from code branches per indicator.
+
+This module checks each cell (required values, codes, numbers, periods, units, disaggregations, ranges,
+ratios) and normalises the rows; :mod:`habmon.submission.consistency` checks across rows (duplicates, totals,
+cross-indicator rules, outliers); :mod:`habmon.submission.columns` holds the column machinery both use.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from habmon.geo.model import Geography
-from habmon.indicators.model import AggregationMethod, Codelists, RuleKind, Unit, ValidationRules
+from habmon.indicators.model import Codelists
 from habmon.indicators.registry import Registry
 from habmon.observation import OBSERVATION_FIELDS, Nature, disaggregation_key
-from habmon.problems import NotFound, Problem, Report
-from habmon.submission.table import ROW, SHEET, SubmissionTable
+from habmon.problems import NotFound, Report
+from habmon.submission.columns import Collector, Lookup, lookup, numbers_of, texts
+from habmon.submission.consistency import (
+    KEY,
+    HistoryLookup,
+    check_duplicates,
+    check_outliers,
+    check_rules,
+    check_totals,
+    stored_values,
+)
+from habmon.submission.rules import series_rules
+from habmon.submission.table import ROW, SubmissionTable
 
-KEY = ["series", "geo", "period", "disaggregation_key"]
 NUMERIC = ("value", "numerator", "denominator")
-TOTALS_TOLERANCE = 0.005  # relative
 NATURES = {n.value for n in Nature}
-
-# History of stored values the checks compare against: (series codes) -> frame with KEY + value
-HistoryLookup = Callable[[Sequence[str]], pd.DataFrame]
 
 
 @dataclass(frozen=True)
@@ -44,149 +55,6 @@ class Validated:
     @property
     def valid(self) -> bool:
         return self.report.valid
-
-
-@dataclass(frozen=True)
-class SeriesRules:
-    unit: str
-    minimum: float | None
-    maximum: float | None
-    first_period: int
-    last_period: int
-    ratio_tolerance: float
-    multiplier: float | None
-    outlier_factor: float
-    aggregation: AggregationMethod
-    disaggregations: frozenset[str] | None  # None: any dimension allowed (auxiliary series)
-    rules: tuple[tuple[RuleKind, str], ...]
-
-
-def series_rules(registry: Registry) -> dict[str, SeriesRules]:
-    out: dict[str, SeriesRules] = {}
-    for ind in registry.indicators:
-        out[ind.code] = _rules(
-            ind.unit,
-            ind.validation,
-            ind.ratio.multiplier if ind.ratio else None,
-            ind.aggregation.method,
-            frozenset(ind.disaggregations),
-        )
-    for aux in registry.codelists.auxiliary_series:
-        out[aux.code] = _rules(aux.unit, aux.validation, None, aux.aggregation.method, None)
-    return out
-
-
-def _rules(
-    unit: Unit,
-    rules: ValidationRules,
-    multiplier: float | None,
-    aggregation: AggregationMethod,
-    dims: frozenset[str] | None,
-) -> SeriesRules:
-    minimum = rules.minimum if rules.minimum is not None else (None if unit == Unit.SCORE else 0.0)
-    maximum = rules.maximum if rules.maximum is not None else (100.0 if unit == Unit.PERCENT else None)
-    return SeriesRules(
-        unit=str(unit),
-        minimum=minimum,
-        maximum=maximum,
-        first_period=rules.first_period,
-        last_period=rules.last_period,
-        ratio_tolerance=rules.ratio_tolerance,
-        multiplier=multiplier,
-        outlier_factor=rules.outlier_factor,
-        aggregation=aggregation,
-        disaggregations=dims,
-        rules=tuple((r.kind, r.other) for r in rules.rules),
-    )
-
-
-class _Collector:
-    """Builds problems for the rows of a mask, located in the source table."""
-
-    def __init__(self, table: SubmissionTable, frame: pd.DataFrame) -> None:
-        self.table = table
-        self.frame = frame
-        self.index = frame.index
-        self.problems: list[Problem] = []
-        self.bad = np.zeros(len(frame), dtype=bool)
-        self._rows = frame[ROW].to_numpy()
-        self._sheets = frame[SHEET].to_numpy() if SHEET in frame else None
-
-    def mask(self, index: pd.Index) -> pd.Series:
-        out = pd.Series(False, index=self.index)
-        out[index] = True
-        return out
-
-    def add(
-        self,
-        mask: Any,
-        kind: str,
-        column: str,
-        expected: str | Callable[[int], str],
-        found: Iterable[Any] | None = None,
-        hint: str | None = None,
-        *,
-        error: bool = True,
-    ) -> None:
-        positions = np.flatnonzero(np.asarray(mask, dtype=bool))
-        if positions.size == 0:
-            return
-        if error:
-            self.bad[positions] = True
-        if found is not None:
-            found_values = list(found)
-        elif column in self.frame:
-            found_values = self.frame[column].to_numpy()[positions].tolist()
-        else:
-            found_values = [None] * positions.size
-        label = self.table.label(column)
-        for pos, value in zip(positions, found_values, strict=True):
-            self.problems.append(
-                Problem(
-                    kind,
-                    expected=expected(int(pos)) if callable(expected) else expected,
-                    found=_show(value),
-                    file=self.table.source,
-                    sheet=None if self._sheets is None else str(self._sheets[pos]),
-                    row=int(self._rows[pos]),
-                    column=label,
-                    hint=hint,
-                )
-            )
-
-
-class Lookup:
-    """``values.map(mapping)`` through the distinct values only: a million rows hold a few dozen codes, so
-    the column is factorized once and every mapping is applied to its distinct values."""
-
-    def __init__(self, values: pd.Series) -> None:
-        self.index = values.index
-        self.codes, self.uniques = pd.factorize(values, use_na_sentinel=True)
-
-    def __call__(self, mapping: Mapping[Any, Any]) -> pd.Series:
-        found = [mapping.get(u) for u in self.uniques]
-        present = [v for v in mapping.values() if v is not None]  # the mapping's type, not just the values found
-        numeric = bool(present) and all(isinstance(v, int | float) and not isinstance(v, bool) for v in present)
-        if numeric:
-            table = np.array([np.nan if v is None else v for v in [*found, None]], dtype="float64")
-            return pd.Series(table[self.codes], index=self.index)
-        table = np.array([*found, None], dtype=object)
-        mapped = pd.Series(table[self.codes], index=self.index, dtype=object)
-        return mapped.where(mapped.notna(), np.nan).infer_objects()  # all-blank → float NaN, as groupby keys expect
-
-
-def lookup(values: pd.Series, mapping: Mapping[Any, Any]) -> pd.Series:
-    return Lookup(values)(mapping)
-
-
-def _num(value: float) -> str:
-    return f"{value:,.0f}" if abs(value) >= 1e5 else f"{value:g}"
-
-
-def _show(value: Any) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "(blank)"
-    return str(value)
 
 
 def validate(
@@ -204,13 +72,13 @@ def validate(
     dims = tuple(d.id for d in registry.codelists.dimensions if d.id in frame.columns)
     if frame.empty or not Report.of(problems).valid:
         return Validated(_empty_result(dims), Report.of(problems), dims)
-    c = _Collector(table, frame)
+    c = Collector(table, frame)
     rules = series_rules(registry)
 
     # -- required cells, codes --------------------------------------------------------
     for column in ("indicator", "geo", "period", "value"):
         c.add(frame[column].isna(), "missing", column, f"a value in column '{table.label(column)}'")
-    series = frame["indicator"]
+    series = texts(frame["indicator"])
     by_series = Lookup(series)
     known_series = series.isin(list(rules))
     c.add(
@@ -234,7 +102,7 @@ def validate(
     for col, values in numbers.items():
         if col in frame:
             c.add(frame[col].notna() & values.isna(), "type", col, "a number (decimal point, no thousands separator)")
-    period = pd.to_numeric(frame["period"], errors="coerce")
+    period = numbers_of(frame["period"])
     integral = period.notna() & (period == period.round())
     c.add(frame["period"].notna() & ~integral, "type", "period", "a year such as 2024")
     first = by_series({k: r.first_period for k, r in rules.items()})
@@ -244,14 +112,13 @@ def validate(
 
     # -- nature, unit, source ----------------------------------------------------------------
     nature = (
-        frame["nature"].fillna(str(default_nature))
+        texts(frame["nature"].fillna(str(default_nature)), str.upper)
         if "nature" in frame
-        else pd.Series(str(default_nature), index=frame.index)
+        else pd.Series(str(default_nature).upper(), index=frame.index, dtype=object)
     )
-    nature = nature.str.upper()
     c.add(~nature.isin(NATURES), "code", "nature", f"one of {', '.join(sorted(NATURES))}")
     expected_unit = by_series({k: r.unit for k, r in rules.items()})
-    unit = frame["unit"].str.lower() if "unit" in frame else pd.Series(np.nan, index=frame.index, dtype=object)
+    unit = texts(frame["unit"], str.lower) if "unit" in frame else pd.Series(np.nan, index=frame.index, dtype=object)
     c.add(
         unit.notna() & known_series & (unit != expected_unit),
         "value",
@@ -260,7 +127,9 @@ def validate(
     )
     unit = unit.fillna(expected_unit)
     source = (
-        frame["source"].fillna(default_source) if "source" in frame else pd.Series(default_source, index=frame.index)
+        texts(frame["source"].fillna(default_source))
+        if "source" in frame
+        else pd.Series(default_source, index=frame.index, dtype=object)
     )
     c.add(source.isna(), "missing", "source", "a source (in the file or given with the submission)")
 
@@ -327,7 +196,7 @@ def validate(
             "unit": unit,
             "nature": nature,
             "source": source,
-            "note": frame["note"] if "note" in frame else pd.Series(np.nan, index=frame.index, dtype=object),
+            "note": texts(frame["note"]) if "note" in frame else pd.Series(np.nan, index=frame.index, dtype=object),
             ROW: frame[ROW],
         }
     )
@@ -336,14 +205,16 @@ def validate(
 
     # -- duplicates, totals, cross-indicator rules, outliers ----------------------------------------
     complete = result[KEY].notna().all(axis=1) & ~pd.Series(c.bad, index=result.index)
-    _duplicates(c, result, complete)
+    check_duplicates(c, result, complete)
     ok = complete & ~pd.Series(c.bad, index=result.index)
-    _totals(c, result[ok], dims, rules, {d: set(v.values()) for d, v in codes.items()})
-    wanted = set(result.loc[ok, "series"].unique())
+    checked = result.loc[ok, [*KEY, "value", *dims]]  # the columns the checks below read, copied once
+    checked["rounding"] = half_units(frame["value"])[ok].to_numpy()
+    check_totals(c, checked, dims, rules, {d: set(v.values()) for d, v in codes.items()})
+    wanted = set(checked["series"].unique())
     wanted |= {other for code in list(wanted) for _, other in rules[code].rules}
-    stored = _history(history, sorted(wanted))
-    _cross_rules(c, result[ok], rules, stored)
-    _outliers(c, result[ok], rules, stored)
+    stored = stored_values(history, sorted(wanted))
+    check_rules(c, checked, rules, stored)
+    check_outliers(c, checked, rules, stored)
 
     report = Report.of(problems + c.problems)
     valid = result[~pd.Series(c.bad, index=result.index)] if report.valid else _empty_result(dims)
@@ -353,6 +224,23 @@ def validate(
 def _empty_result(dims: Sequence[str]) -> pd.DataFrame:
     columns = [*OBSERVATION_FIELDS, ROW, *dims]
     return pd.DataFrame({col: pd.Series(dtype=object) for col in columns})
+
+
+def half_units(texts: pd.Series) -> pd.Series:
+    """Half a unit of the last decimal each number shows, the rounding it may carry: 0.05 for ``12.3``, 0.5 for
+    ``12``, 500 for ``1e3`` (0.5 for a cell that is no number; such a row is an error anyway)."""
+    arrow = pa.array(texts.to_numpy(dtype=object, na_value=None), type=pa.string())
+    dot = pc.fill_null(pc.find_substring(arrow, "."), -1).to_numpy(zero_copy_only=False)
+    length = pc.fill_null(pc.utf8_length(arrow), 0).to_numpy(zero_copy_only=False)
+    decimals = np.where(dot >= 0, length - dot - 1, 0).astype("float64")
+    exponent = np.zeros(len(texts))
+    scientific = pc.fill_null(pc.find_substring(arrow, "e", ignore_case=True), -1).to_numpy(zero_copy_only=False)
+    for i in np.flatnonzero(scientific >= 0):  # rare: 1e3, 1.5E-2
+        mantissa, _, power = str(texts.iloc[i]).lower().partition("e")
+        if power.lstrip("+-").isdigit():
+            exponent[i] = int(power)
+            decimals[i] = len(mantissa.partition(".")[2])
+    return pd.Series(0.5 * 10.0 ** (exponent - decimals), index=texts.index, copy=False)
 
 
 def _number(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -396,14 +284,14 @@ def disaggregation_texts(frame: pd.DataFrame, dims: Sequence[str]) -> tuple[pd.S
         return pd.Series("", index=frame.index, dtype=object), pd.Series("{}", index=frame.index, dtype=object)
     groups = frame[ordered].groupby(ordered, dropna=False, sort=False)
     ids = groups.ngroup().to_numpy()
-    keys, texts = [], []
+    keys, jsons = [], []
     for row in groups.head(1).itertuples(index=False, name=None):
         codes = {d: c for d, c in zip(ordered, row, strict=True) if isinstance(c, str)}
         keys.append(disaggregation_key(codes))
-        texts.append(json.dumps(codes, ensure_ascii=False))
+        jsons.append(json.dumps(codes, ensure_ascii=False))
     return (
-        pd.Series(np.array(keys, dtype=object)[ids], index=frame.index),
-        pd.Series(np.array(texts, dtype=object)[ids], index=frame.index),
+        pd.Series(np.array(keys, dtype=object)[ids], index=frame.index, dtype=object, copy=False),
+        pd.Series(np.array(jsons, dtype=object)[ids], index=frame.index, dtype=object, copy=False),
     )
 
 
@@ -413,123 +301,3 @@ def _range_text(low: float | None, high: float | None) -> str:
     if pd.notna(low):
         return f"a value of at least {low:g}"
     return f"a value of at most {high:g}"
-
-
-def _duplicates(c: _Collector, result: pd.DataFrame, complete: pd.Series) -> None:
-    keyed = result[complete]
-    dup = keyed.duplicated(subset=KEY, keep="first")
-    if not dup.any():
-        return
-    first_row = keyed.groupby(KEY, dropna=False)[ROW].transform("first")
-    mask = c.mask(keyed.index[dup.to_numpy()])
-    c.add(
-        mask,
-        "duplicate-row",
-        "indicator",
-        lambda i: f"one row per indicator, geography, year and disaggregation (first at row {first_row.loc[i]})",
-        found=(f"{r.series} {r.geo} {r.period} {r.disaggregation_key or 'total'}" for r in result[mask].itertuples()),
-    )
-
-
-def _totals(
-    c: _Collector,
-    ok: pd.DataFrame,
-    dims: Sequence[str],
-    rules: Mapping[str, SeriesRules],
-    codes: Mapping[str, set[str]],
-) -> None:
-    """Parts of one dimension against the total with every other key equal."""
-    for dim in dims:
-        parts = ok[ok[dim].notna()]
-        if parts.empty:
-            continue
-        others = [d for d in dims if d != dim]
-        group_key = ["series", "geo", "period", *others]
-        totals = ok[ok[dim].isna()]
-        stats = parts.groupby(group_key, dropna=False).agg(
-            low=("value", "min"), high=("value", "max"), total_sum=("value", "sum"), parts=("value", "size")
-        )
-        merged = totals.join(stats, on=group_key, how="inner")
-        if merged.empty:
-            continue
-        n_codes = len(codes[dim])
-        summed = lookup(merged["series"], {k: r.aggregation == AggregationMethod.SUM for k, r in rules.items()})
-        tol = merged["value"].abs() * TOTALS_TOLERANCE + 1e-9
-        sum_bad = summed & (merged["parts"] == n_codes) & ((merged["total_sum"] - merged["value"]).abs() > tol)
-        mean_bad = ~summed & ((merged["value"] < merged["low"] - tol) | (merged["value"] > merged["high"] + tol))
-        bad = merged[sum_bad | mean_bad]
-        mask = c.mask(bad.index)
-        sums, lows, highs = bad["total_sum"].to_numpy(), bad["low"].to_numpy(), bad["high"].to_numpy()
-        by_sum = sum_bad[bad.index].to_numpy()
-        expected = {
-            i: (
-                f"the sum of the {dim} parts ({_num(total)})"
-                if summed_row
-                else f"a total between the {dim} parts ({low:g} … {high:g})"
-            )
-            for i, total, low, high, summed_row in zip(bad.index, sums, lows, highs, by_sum, strict=True)
-        }
-        c.add(mask, "totals", "value", expected.__getitem__)
-
-
-def _history(history: HistoryLookup | None, series: Sequence[str]) -> pd.DataFrame:
-    if history is None or not series:
-        return pd.DataFrame(columns=[*KEY, "value"])
-    return history(series)
-
-
-def _cross_rules(c: _Collector, ok: pd.DataFrame, rules: Mapping[str, SeriesRules], stored: pd.DataFrame) -> None:
-    for code, rule in rules.items():
-        if not rule.rules:
-            continue
-        mine = ok[ok["series"] == code]
-        if mine.empty:
-            continue
-        for kind, other in rule.rules:
-            theirs = pd.concat(
-                [stored[stored["series"] == other][[*KEY, "value"]], ok[ok["series"] == other][[*KEY, "value"]]]
-            )
-            theirs = theirs.drop_duplicates(subset=KEY[1:], keep="last").set_index(KEY[1:])["value"]
-            joined = mine.join(theirs.rename("other"), on=KEY[1:], how="inner")
-            broken = (
-                joined["value"] > joined["other"]
-                if kind == RuleKind.NOT_GREATER_THAN
-                else joined["value"] < joined["other"]
-            )
-            bad = joined[broken]
-            mask = c.mask(bad.index)
-            word = "at most" if kind == RuleKind.NOT_GREATER_THAN else "at least"
-            expected = {i: f"{word} {other} for the same place and year ({_num(r)})" for i, r in bad["other"].items()}
-            c.add(mask, "rule", "value", expected.__getitem__)
-
-
-def _outliers(c: _Collector, ok: pd.DataFrame, rules: Mapping[str, SeriesRules], stored: pd.DataFrame) -> None:
-    """Warn when the change from the previous stored value is far outside the series' own yearly changes."""
-    if stored.empty or ok.empty:
-        return
-    hist = stored.sort_values(["series", "geo", "disaggregation_key", "period"])
-    group = ["series", "geo", "disaggregation_key"]
-    steps = hist.groupby(group)[["period", "value"]].diff()
-    hist = hist.assign(rate=steps["value"] / steps["period"])
-    spread = hist.groupby(group)["rate"].agg(median="median", mad=lambda r: (r - r.median()).abs().median(), n="count")
-    last = hist.groupby(group).agg(last_period=("period", "last"), last_value=("value", "last"))
-    merged = ok.join(spread, on=group, how="inner").join(last, on=group, how="inner")
-    merged = merged[(merged["n"] >= 3) & (merged["period"] > merged["last_period"])]
-    if merged.empty:
-        return
-    rate = (merged["value"] - merged["last_value"]) / (merged["period"] - merged["last_period"])
-    factor = lookup(merged["series"], {k: r.outlier_factor for k, r in rules.items()})
-    scale = (merged["mad"] * 1.4826).clip(lower=merged["last_value"].abs() * 0.01 + 1e-9)
-    unusual = merged[(rate - merged["median"]).abs() > factor * scale]
-    mask = c.mask(unusual.index)
-    c.add(
-        mask,
-        "outlier",
-        "value",
-        lambda i: (
-            f"a change near the series' usual {merged.loc[i, 'median']:+.3g}/year from "
-            f"{merged.loc[i, 'last_value']:g} in {int(merged.loc[i, 'last_period'])}"
-        ),
-        error=False,
-        hint="check the value; if it is right, say why in the note column",
-    )

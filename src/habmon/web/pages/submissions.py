@@ -36,7 +36,8 @@ from habmon.ingest.formats.excel import LANGUAGES as TEMPLATE_LANGUAGES
 from habmon.ingest.formats.excel import write_template
 from habmon.problems import InvalidDocument
 from habmon.store import bulk
-from habmon.submission.service import ORGANIZATION_TYPES, OlderVintage, SubmissionOutcome, Submissions
+from habmon.submission.review import OlderVintage
+from habmon.submission.service import ORGANIZATION_TYPES, SubmissionOutcome, Submissions
 from habmon.submission.workflow import TRANSITIONS, OrganizationType, State, WorkflowError
 from habmon.submission.workflow import Action as Step
 from habmon.web.app import Site
