@@ -65,7 +65,8 @@ NO_WEIGHT = ""  # weight key of an indicator without a weight series: every memb
 KEY = ("indicator", "geo", "disaggregation")
 AGGREGATE_COLUMNS = (
     "level", "group", "indicator", "disaggregation", "period", "value", "people", "coverage", "units_reported",
-    "units_total", "imputed_units", "published", "weight_reported", "weight_total",
+    "units_total", "imputed_units", "published", "weight_reported", "weight_total", "coverage_reported",
+    "filled_share",
 )  # fmt: skip
 PROGRESS_COLUMNS = (
     "indicator", "geo", "disaggregation", "baseline_period", "baseline_value", "latest_period", "latest_value",
@@ -364,6 +365,7 @@ class Panel:
         )
         rows = rows.select("value", "imputed", *(["regional"] if regional else []), "weighted", w=weight, key=key)
         positive = rows.w > 0
+        valued = ibis.ifelse(rows.weighted, ibis.ifelse(positive, rows.w, 0.0), rows.w)  # weight in the value
         if regional:  # values from a regional mean are in the value, not in the coverage or the units reported
             counted = {
                 "weight_reported": rows.w.sum(where=~rows.regional).fill_null(0.0),
@@ -376,6 +378,10 @@ class Panel:
             denominator=ibis.ifelse(positive, rows.w, 0.0).sum(),
             **counted,
             imputed_units=rows.count(where=rows.imputed),
+            # coverage by values reported for the year, and the filled share of the value's weight
+            weight_own=ibis.ifelse(rows.imputed, 0.0, rows.w).sum(),
+            weight_valued=valued.sum(),
+            weight_filled=ibis.ifelse(rows.imputed, valued, 0.0).sum(),
         )
         low = (1 << 40) - 1  # cell and year: the same bits in both keys
         partial = keyed.mutate(sig=keyed.key >> 40, period=(keyed.key & 0xFFFF) + self.first_period)
@@ -387,6 +393,9 @@ class Panel:
             weight_reported=joined.weight_reported.sum(),
             units_reported=joined.units_reported.sum(),
             imputed_units=joined.imputed_units.sum(),
+            weight_own=joined.weight_own.sum(),
+            weight_valued=joined.weight_valued.sum(),
+            weight_filled=joined.weight_filled.sum(),
         )
         grid = targets.select("cell", "period", "weight_key").join(
             self._totals(targets, gids), ["weight_key", "period"]
@@ -407,11 +416,22 @@ class Panel:
             weight_reported=out.weight_reported.fill_null(0.0),
             units_reported=out.units_reported.fill_null(0),
             imputed_units=out.imputed_units.fill_null(0),
+            weight_own=out.weight_own.fill_null(0.0),
+            weight_valued=out.weight_valued.fill_null(0.0),
+            weight_filled=out.weight_filled.fill_null(0.0),
         )  # fmt: skip
         mean = ibis.ifelse(out.denominator != 0, out.numerator / out.denominator, ibis.null("float64"))
         value = ibis.ifelse(out.weighted, mean, out.numerator)
         coverage = ibis.ifelse(out.weight_total != 0, out.weight_reported / out.weight_total, ibis.null("float64"))
-        out = out.mutate(value=value, coverage=coverage)
+        own = ibis.ifelse(out.weight_total != 0, out.weight_own / out.weight_total, ibis.null("float64"))
+        filled = ibis.ifelse(out.weight_valued != 0, out.weight_filled / out.weight_valued, ibis.null("float64"))
+        out = out.mutate(value=value, coverage=coverage, coverage_reported=own, filled_share=filled)
+        out = out.mutate(
+            published=out.coverage_reported.notnull()
+            & out.value.notnull()
+            & (out.coverage_reported >= out.min_coverage).fill_null(False)
+        )
+        out = _world_rule(out)
         return out.select(
             *AGGREGATE_COLUMNS[:5],
             "value",
@@ -422,9 +442,11 @@ class Panel:
             units_reported=out.units_reported.cast("int64"),
             units_total=out.units_total.cast("int64"),
             imputed_units=out.imputed_units.cast("int64"),
-            published=out.coverage.notnull() & (out.coverage >= out.min_coverage).fill_null(False),
+            published="published",
             weight_reported="weight_reported",
             weight_total="weight_total",
+            coverage_reported="coverage_reported",
+            filled_share="filled_share",
         )
 
     def _regional_means(self, filled: Any, targets: Any) -> Any:
@@ -563,6 +585,17 @@ class Panel:
             excluded=per.excluded.fill_null(0).cast("int64"),
             difference=difference,
         )  # fmt: skip
+
+
+def _world_rule(out: Any) -> Any:
+    """The world meets the publication rule for a year only when every SDG region of the cell meets its own."""
+    cell = ["indicator", "disaggregation", "period"]
+    regions = out.filter(out.level == str(Level.REGION))
+    failing = regions.group_by(cell).aggregate(regions_failing=(~regions.published).cast("int64").sum())
+    joined = out.left_join(failing, cell).select(out, "regions_failing")
+    world = joined.level == str(Level.WORLD)
+    ok = ~world | (joined.regions_failing.fill_null(0) == 0)
+    return joined.mutate(published=joined.published & ok).drop("regions_failing")
 
 
 def _valid(table: Any, period: Any) -> Any:

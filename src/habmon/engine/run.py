@@ -31,7 +31,7 @@ AGGREGABLE = (AggregationMethod.WEIGHTED_MEAN, AggregationMethod.SUM)
 PROGRESS_LEVELS = (Level.WORLD, Level.REGION)
 RESULT_COLUMNS = [
     "run_id", "kind", "indicator", "geo_code", "level", "period", "value", "people", "coverage", "units_reported",
-    "units_total", "imputed_units", "published", "method", "status", "details",
+    "units_total", "imputed_units", "published", "method", "status", "details", "coverage_reported", "filled_share",
 ]  # fmt: skip
 
 Progress = Callable[[str, int, int], None]
@@ -72,6 +72,7 @@ def _aggregate_row(code: str, gap_filling: str, a: Any) -> dict[str, Any]:
         "period": int(a.period), "value": _number(a.value), "people": _number(a.people),
         "coverage": _number(a.coverage), "units_reported": int(a.units_reported), "units_total": int(a.units_total),
         "imputed_units": int(a.imputed_units), "published": bool(a.published),
+        "coverage_reported": _number(a.coverage_reported), "filled_share": _number(a.filled_share),
         "details": json.dumps({"gap_filling": gap_filling}),
     }  # fmt: skip
 
@@ -99,6 +100,8 @@ def _published_series(group: str, frame: pd.DataFrame) -> list[tuple[int, Aggreg
                 units_total=int(a.units_total),
                 imputed_units=int(a.imputed_units),
                 published=True,
+                coverage_reported=_number(a.coverage_reported),
+                filled_share=_number(a.filled_share),
             ),
         )
         for a in frame.sort_values("period").itertuples(index=False)

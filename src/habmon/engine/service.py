@@ -15,7 +15,15 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import func, select
 
-from habmon.engine.aggregate import Aggregate, Level, aggregate, fill_gaps, members, regional_means
+from habmon.engine.aggregate import (
+    Aggregate,
+    Level,
+    aggregate,
+    fill_gaps,
+    members,
+    regional_means,
+    world_rule,
+)
 from habmon.engine.backends import connect
 from habmon.engine.context import EngineContext as Monitor  # what the engine needs of habmon.services.Monitor
 from habmon.geo.model import Geography, UnitKind
@@ -142,15 +150,23 @@ class IndicatorData:
             # like for like (``only``) compares the countries that report: nothing is estimated for the others
             regions = members(self.geography, Level.SUBREGION, year)
             values = regional_means(values[["geo", "value", "imputed"]], weights, regions)
-        return aggregate(
-            self.indicator,
-            year,
-            level,
-            values=values,
-            weights=weights,
-            geography=self.geography,
-            backend=backend,
-        )
+
+        def at(chosen: Level) -> list[Aggregate]:
+            return aggregate(
+                self.indicator,
+                year,
+                chosen,
+                values=values,
+                weights=weights,
+                geography=self.geography,
+                backend=backend,
+            )
+
+        rows = at(level)
+        if level == Level.WORLD and only is None and any(r.published for r in rows):
+            regions_rows = at(Level.REGION)  # the world is published for a year only when its regions are
+            rows = [world_rule(r, regions_rows) for r in rows]
+        return rows
 
 
 def _disaggregations(monitor: Monitor, series: list[str], as_of: int | None) -> dict[str, dict[str, str]]:
