@@ -13,8 +13,10 @@ from typer.testing import CliRunner
 from habmon.cli.main import app
 from habmon.engine.aggregate import Level
 from habmon.engine.backends import EngineUnavailable, connect
+from habmon.engine.data import IndicatorData
+from habmon.engine.progress import progress_of
 from habmon.engine.run import aggregate_frame, panel_of, snapshot_totals
-from habmon.engine.service import IndicatorData, aggregate_indicator, progress_of
+from habmon.engine.service import aggregate_indicator
 from habmon.geo.model import UnitKind
 from habmon.indicators.model import GapFilling
 from habmon.methods.progress import Method, Point, Status

@@ -13,14 +13,9 @@ import pandas as pd
 import pytest
 
 from habmon.engine.aggregate import Level, NotAggregable
-from habmon.engine.panel import (
-    AGGREGATE_COLUMNS,
-    IndicatorSpec,
-    Panel,
-    engagement_frame,
-    materialized,
-    membership_frame,
-)
+from habmon.engine.panel import Panel, materialized
+from habmon.engine.panel_aggregates import AGGREGATE_COLUMNS
+from habmon.engine.panel_spec import IndicatorSpec, engagement_frame, membership_frame
 from habmon.geo.model import ALWAYS, Geography, GeoUnit, Hierarchy, Membership, UnitKind, Validity
 from habmon.indicators.model import AggregationMethod, Direction
 from habmon.methods.comparison import compare

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from habmon.engine.backends import connect
-from habmon.engine.service import IndicatorData, aggregate_progress
+from habmon.engine.data import IndicatorData
+from habmon.engine.progress import aggregate_progress
 from habmon.geo.model import Geography
 from habmon.indicators.model import Direction
 from habmon.indicators.registry import Registry

@@ -164,7 +164,7 @@ def progress_command(
     json_output: JsonOpt = False,
 ) -> None:
     """Progress towards the target (UNSD progress chart or Statistics Canada method); aggregates like for like."""
-    from habmon.engine.service import progress_of
+    from habmon.engine.progress import progress_of
     from habmon.methods.progress import Method
 
     with handled(json_output):
@@ -217,7 +217,7 @@ def lnob_command(
     json_output: JsonOpt = False,
 ) -> None:
     """Leave no one behind: each population group against the total, and the trend of the gap."""
-    from habmon.engine.service import lnob
+    from habmon.engine.parts import lnob
 
     with handled(json_output):
         view = lnob(monitor(), indicator, geo, engine=engine)

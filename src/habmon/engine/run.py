@@ -19,8 +19,11 @@ from sqlalchemy import func, insert, select
 from habmon.engine.aggregate import Aggregate, Level
 from habmon.engine.backends import connect
 from habmon.engine.context import EngineContext as Monitor  # what the engine needs of habmon.services.Monitor
-from habmon.engine.panel import AGGREGATE_COLUMNS, IndicatorSpec, Panel, materialized, membership_frame
-from habmon.engine.service import SDG_BASELINE_YEAR, IndicatorData, assess_like_for_like, like_for_like
+from habmon.engine.data import IndicatorData
+from habmon.engine.panel import Panel, materialized
+from habmon.engine.panel_aggregates import AGGREGATE_COLUMNS
+from habmon.engine.panel_spec import IndicatorSpec, membership_frame
+from habmon.engine.progress import SDG_BASELINE_YEAR, assess_like_for_like, like_for_like
 from habmon.indicators.model import AggregationMethod, Indicator
 from habmon.methods.progress import Method
 from habmon.store import bulk
@@ -112,7 +115,7 @@ def aggregate_progress(
     indicator: Indicator, aggregates: pd.DataFrame, data: IndicatorData, backend: Any
 ) -> list[dict[str, Any]]:
     """Progress of the world and regional aggregates of one indicator with both methods, like for like
-    (:func:`habmon.engine.service.like_for_like`: one panel of countries at baseline and latest year)."""
+    (:func:`habmon.engine.progress.like_for_like`: one panel of countries at baseline and latest year)."""
     rows: list[dict[str, Any]] = []
     for level in PROGRESS_LEVELS:
         kept = aggregates[

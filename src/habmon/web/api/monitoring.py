@@ -13,7 +13,8 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from habmon.engine.aggregate import Level
-from habmon.engine.service import SDG_BASELINE_YEAR, compare_places
+from habmon.engine.progress import SDG_BASELINE_YEAR
+from habmon.engine.service import compare_places
 from habmon.methods.progress import Method, Status
 from habmon.problems import NotFound
 from habmon.web.api.common import ERRORS, PageInfo, PageParams, paginate

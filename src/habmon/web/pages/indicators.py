@@ -16,7 +16,9 @@ import pandas as pd
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from habmon.engine.backends import connect
-from habmon.engine.service import IndicatorData, compare_places, lnob_view
+from habmon.engine.data import IndicatorData
+from habmon.engine.parts import lnob_view
+from habmon.engine.service import compare_places
 from habmon.geo.model import Geography, UnitKind
 from habmon.indicators.appraisal import appraise
 from habmon.indicators.model import Indicator, TargetBasis
@@ -318,7 +320,7 @@ def disaggregation_section(
     lang: str,
 ) -> dict[str, Any]:
     """The registry's dimensions, how many published values are disaggregated, and the world's gaps (computed
-    once per run from its input snapshot by :func:`habmon.engine.service.lnob_view`, then kept)."""
+    once per run from its input snapshot by :func:`habmon.engine.parts.lnob_view`, then kept)."""
     parts = int((frame["disaggregation_key"] != "").sum()) if not frame.empty else 0
     section: dict[str, Any] = {"published_values": parts, "world": None}
     if parts == 0 or figures is None:
