@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 from habmon.services import Monitor
 from habmon.store.store import Store
 from tests.pgserver import PostgresUnavailable, postgres_server
-from tests.sparkcluster import SparkClusterUnavailable, spark_standalone
+from tests.sparkcluster import SparkClusterUnavailable, spark_connect_server, spark_standalone
 
 BACKENDS = [b.strip() for b in os.environ.get("HABMON_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()]
 
@@ -34,6 +34,16 @@ def spark_cluster() -> Iterator[str]:
     try:
         with spark_standalone(workers=2, cores=1) as master:
             yield master
+    except SparkClusterUnavailable as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture(scope="session")
+def spark_connect() -> Iterator[str]:
+    """The ``sc://`` URL of a Spark Connect server (its own JVM on loopback, local[2])."""
+    try:
+        with spark_connect_server() as url:
+            yield url
     except SparkClusterUnavailable as exc:
         pytest.fail(str(exc))
 

@@ -1,5 +1,7 @@
 """A Spark standalone cluster on loopback for the tests and benchmarks: one master and N workers, each a
 separate JVM process started with ``spark-class`` from the installed PySpark — a real cluster, not local mode.
+And a Spark Connect server (``SparkConnectServer``, whose jar ships with PySpark) started with ``spark-submit``,
+for the engine as a thin gRPC client (``sc://``).
 
 The driver (the test process) reaches the master at ``spark://127.0.0.1:PORT``; the workers start executors
 that run Python with this interpreter. Everything listens on 127.0.0.1 only, and is stopped at the end.
@@ -36,6 +38,10 @@ def spark_class() -> Path:
     if not path.exists():
         raise SparkClusterUnavailable(f"spark-class not found at {path}")
     return path
+
+
+def _spark_bin(name: str) -> Path:
+    return spark_class().with_name(name)
 
 
 def _free_port() -> int:
@@ -97,3 +103,43 @@ def spark_standalone(workers: int = 2, cores: int = 1, memory: str = "1g") -> It
                 process.wait(timeout=30)
             except (ProcessLookupError, subprocess.TimeoutExpired):
                 os.killpg(process.pid, signal.SIGKILL)
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex((LOOPBACK, port)) == 0
+
+
+@contextmanager
+def spark_connect_server(master: str = "local[2]") -> Iterator[str]:
+    """Yield the ``sc://`` URL of a fresh Spark Connect server on loopback running on ``master``; stop it after."""
+    root = Path(tempfile.mkdtemp(prefix="habmon-spark-connect-"))
+    port = _free_port()
+    env = {**os.environ, "SPARK_LOCAL_IP": LOOPBACK, "PYSPARK_PYTHON": sys.executable}
+    log = (root / "server.log").open("wb")
+    command = [
+        str(_spark_bin("spark-submit")),
+        "--class", "org.apache.spark.sql.connect.service.SparkConnectServer",
+        "--master", master,
+        "--conf", f"spark.connect.grpc.binding.address={LOOPBACK}",
+        "--conf", f"spark.connect.grpc.binding.port={port}",
+        "--conf", "spark.ui.enabled=false",
+        "--conf", "spark.ui.showConsoleProgress=false",
+        "spark-internal",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while not _listening(port):
+            if time.monotonic() > deadline or process.poll() is not None:
+                tail = (root / "server.log").read_text(errors="replace")[-3000:]
+                raise SparkClusterUnavailable(f"the Spark Connect server did not start:\n{tail}")
+            time.sleep(0.5)
+        yield f"sc://{LOOPBACK}:{port}"
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(process.pid, signal.SIGKILL)

@@ -1,7 +1,8 @@
-"""One conformance suite for every engine backend (DuckDB, Spark in local mode, Spark on a standalone cluster).
+"""One conformance suite for every engine backend (DuckDB, Spark in local mode, Spark on a standalone cluster,
+Spark through a Spark Connect server).
 
-Backends come from HABMON_TEST_ENGINES (default "duckdb,spark,spark-cluster"); a listed backend that cannot
-start fails its tests — it is never skipped silently.
+Backends come from HABMON_TEST_ENGINES (default "duckdb,spark,spark-cluster,spark-connect"); a listed backend that
+cannot start fails its tests — it is never skipped silently.
 """
 
 from __future__ import annotations
@@ -22,18 +23,20 @@ from habmon.indicators.model import AggregationMethod
 from habmon.services import Monitor
 
 ENGINES = [
-    e.strip() for e in os.environ.get("HABMON_TEST_ENGINES", "duckdb,spark,spark-cluster").split(",") if e.strip()
+    e.strip()
+    for e in os.environ.get("HABMON_TEST_ENGINES", "duckdb,spark,spark-cluster,spark-connect").split(",")
+    if e.strip()
 ]
 
 
 @pytest.fixture(scope="module", params=ENGINES)
 def engine(request: pytest.FixtureRequest) -> Iterator[str]:
     """The engine a module's tests run on: DuckDB, Spark in local mode, or Spark on a standalone cluster of two
-    workers (separate JVM processes on loopback, started once per session) — the same engine name "spark", with
-    the cluster's master in the process's engine settings."""
+    workers (separate JVM processes on loopback, started once per session), or Spark as a client of a Spark
+    Connect server — the same engine name "spark", with the master in the process's engine settings."""
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # Spark must not bind a non-loopback address
-    if request.param == "spark-cluster":
-        master: str = request.getfixturevalue("spark_cluster")
+    if request.param in ("spark-cluster", "spark-connect"):
+        master: str = request.getfixturevalue(request.param.replace("-", "_"))
         configure(EngineSettings.from_environment().with_changes(spark_master=master, spark_shuffle_partitions=4))
         try:
             yield "spark"
@@ -57,6 +60,12 @@ def test_the_spark_engine_runs_where_the_settings_say(engine: str, backend: Any)
         assert backend.name == "duckdb"
         ((threads,),) = backend.con.execute("SELECT current_setting('threads')").fetchall()
         assert threads == current_settings().duckdb_threads
+        return
+    if current_settings().spark_connect:  # a thin client: the server runs the queries, with this session's SQL conf
+        session = backend._session.wrapped
+        assert type(session).__module__ == "pyspark.sql.connect.session"
+        assert session.conf.get("spark.sql.shuffle.partitions") == str(current_settings().spark_shuffle_partitions)
+        assert session.range(5).count() == 5
         return
     context = backend._session.sparkContext
     assert context.master == current_settings().spark_master

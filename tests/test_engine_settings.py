@@ -80,3 +80,15 @@ def test_compute_refuses_a_bad_setting_before_running(monitor: object) -> None:
     result = CliRunner().invoke(app, ["compute", "--spark-master", "local[x]", "--engine", "spark"])
     assert result.exit_code == 1
     assert "spark_master" in result.output and "local[x]" in result.output
+
+
+def test_a_spark_connect_master_is_a_client_that_sets_only_runtime_sql_settings() -> None:
+    settings = EngineSettings.for_machine().with_changes(spark_master="sc://spark.example.org:15002")
+    assert settings.spark_connect and not EngineSettings.for_machine().spark_connect
+    assert settings.spark_connect_conf() == {
+        "spark.sql.shuffle.partitions": str(settings.spark_shuffle_partitions),
+        "spark.sql.session.timeZone": "UTC",
+    }
+    with pytest.raises(InvalidEngineSetting) as refused:
+        settings.with_changes(spark_executor_memory="4g")
+    assert refused.value.found == "'4g'" and "Spark Connect" in str(refused.value.expected)

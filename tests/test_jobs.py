@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from habmon.jobs import Job, JobQueue, JobState, Worker
 from habmon.store.store import Store
@@ -66,7 +67,9 @@ def test_a_job_whose_workers_keep_dying_is_given_up(store: Store) -> None:
     assert dying.claim("w4") is None
     given_up = dying.get(job.id)
     assert given_up.state == JobState.FAILED
-    assert given_up.error == "given up after 3 attempts whose workers stopped before the end"
+    assert (
+        given_up.error == "given up after 3 attempts that did not finish (their workers stopped or lost the database)"
+    )
 
 
 def test_concurrent_workers_claim_each_job_exactly_once(store: Store) -> None:
@@ -133,3 +136,46 @@ def test_a_long_job_keeps_its_lease_while_it_runs(store: Store, lease_seconds: f
     Worker(queue, {"monitoring_run": slow}, name="w").run_once()
     assert stolen == [None, None, None, None]
     assert queue.counts()["done"] == 1
+
+
+def _connection_lost() -> OperationalError:
+    return OperationalError("SELECT 1", {}, Exception("terminating connection due to administrator command"))
+
+
+def test_a_job_that_lost_the_database_is_tried_again_not_failed(store: Store) -> None:
+    queue = JobQueue(store)
+    calls: list[int] = []
+
+    def run(job: Job) -> dict[str, Any]:
+        calls.append(job.attempts)
+        if len(calls) == 1:
+            raise _connection_lost()
+        return {"run_id": 7}
+
+    job = queue.request("monitoring_run", "alice")
+    seen: list[bool] = []
+    worker = Worker(queue, {"monitoring_run": run}, name="w", observe=lambda j, s, f: seen.append(f))
+    assert worker.run_until_idle() == 2
+    done = queue.get(job.id)
+    assert (done.state, done.attempts, done.result, calls, seen) == (
+        JobState.DONE,
+        2,
+        {"run_id": 7},
+        [1, 2],
+        [True, False],
+    )
+
+
+def test_a_job_that_keeps_losing_the_database_is_given_up_after_max_attempts(store: Store) -> None:
+    queue = JobQueue(store, max_attempts=3)
+
+    def run(job: Job) -> dict[str, Any]:
+        raise _connection_lost()
+
+    job = queue.request("monitoring_run", "alice")
+    assert Worker(queue, {"monitoring_run": run}, name="w").run_until_idle() == 3
+    given_up = queue.get(job.id)
+    assert (given_up.state, given_up.attempts) == (JobState.FAILED, 3)
+    assert (
+        given_up.error == "given up after 3 attempts that did not finish (their workers stopped or lost the database)"
+    )

@@ -35,6 +35,9 @@ from habmon.store import tables as t
 from habmon.store.store import Store
 from habmon.submission.service import Submissions
 from habmon.submission.workflow import OrganizationType
+from habmon.surveys.design import Design, LonelyPSU
+from habmon.surveys.service import Registration, Surveys
+from habmon.surveys.synthetic import synthetic_dhs
 from habmon.web import create_app
 from habmon.web.auth import CSRF_COOKIE, SESSION_COOKIE
 from habmon.web.context import WebServices
@@ -85,6 +88,7 @@ USER_OF = {
     "public": "t.kenya",
 }
 REVIEWERS = frozenset({"admin", "officer"})
+SURVEY = "SYN-MATRIX"
 
 
 def csv_for(geo: str, n: int) -> bytes:
@@ -101,6 +105,7 @@ class World:
     tokens: dict[str, str] = field(default_factory=dict)  # an API token per username
     submissions: dict[str, int] = field(default_factory=dict)
     numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    survey_file: Path | None = None  # a SYNTHETIC household file, registered as survey SURVEY
 
     def principal(self, username: str) -> Principal:
         return self.access.principal(username)
@@ -136,6 +141,26 @@ class World:
         if state == "published":
             reviewer.publish(sid)
         return sid
+
+    def survey(self) -> Path:
+        """The SYNTHETIC household file of survey ``SYN-MATRIX`` (registered on first use, by the officer)."""
+        if self.survey_file is None:
+            path = self.directory / "syn-matrix.csv"
+            synthetic_dhs(300, seed=5).to_csv(path, index=False)
+            design = Design(weight="hv005", psu="hv001", strata="hv022", weight_divisor=1e6)
+            registration = Registration(
+                SURVEY, "KEN", (2025, 2025), "household", design, "SYNTHETIC (habmon generator)", "synthetic"
+            )
+            self.surveys().register(path, registration)
+            self.survey_file = path
+        return self.survey_file
+
+    def surveys(self) -> Surveys:
+        return Surveys(Monitor(self.store, principal=self.principal("t.officer")))
+
+    def fresh_computation(self) -> int:
+        found = self.surveys().compute(SURVEY, self.survey(), "7.1.1", lonely_psu=LonelyPSU.ADJUST)
+        return int(found["computation"])
 
     def fresh_user(self, role: Role = Role.FOCAL_POINT) -> str:
         name = f"fresh.{next(self.numbers)}"
@@ -260,6 +285,38 @@ def entry(w: World, column: str) -> Call:
     return Call("/submissions/entry", data=data)
 
 
+def survey_url(w: World, column: str) -> Call:
+    w.survey()
+    return Call(f"/surveys/{SURVEY}")
+
+
+def computation_url(suffix: str = "") -> Build:
+    """A fresh computation of the survey (one can be sent once)."""
+    return lambda w, column: Call(f"/surveys/{SURVEY}/computations/{w.fresh_computation()}{suffix}")
+
+
+def new_survey(w: World, column: str) -> Call:
+    """Register the SYNTHETIC file under a new name, with the DHS design."""
+    data = {
+        "name": f"SYN-M-{next(w.numbers)}",
+        "country": "KEN",
+        "fieldwork_start": "2025",
+        "source": "SYNTHETIC (habmon generator)",
+        "access_conditions": "synthetic",
+        "weight": "hv005",
+        "weight_divisor": "1000000",
+        "psu": "hv001",
+        "strata": "hv022",
+    }
+    return Call("/surveys", data=data, files={"file": ("syn.csv", w.survey().read_bytes(), "text/csv")})
+
+
+def survey_computation(w: World, column: str) -> Call:
+    data = {"indicator": "7.1.1", "lonely_psu": "adjust"}
+    files = {"file": ("syn-matrix.csv", w.survey().read_bytes(), "text/csv")}
+    return Call(f"/surveys/{SURVEY}/computations", data=data, files=files)
+
+
 def user_url(suffix: str = "", fresh: Role | None = None) -> Build:
     """The column's user; the administrator (whose change succeeds) acts on a fresh user of role ``fresh``."""
 
@@ -337,6 +394,10 @@ PAGES: list[Row] = [
     Row("GET", "/submissions/new", ALL_200, fixed("/submissions/new")),
     Row("GET", "/submissions/entry", ALL_200, fixed("/submissions/entry?indicator=11.1.1&geo=KEN")),
     Row("GET", "/review", REVIEWERS_ONLY, fixed("/review")),
+    Row("GET", "/surveys", REVIEWERS_ONLY, fixed("/surveys")),
+    Row("GET", "/surveys/new", REVIEWERS_ONLY, fixed("/surveys/new")),
+    Row("GET", "/surveys/{name}", REVIEWERS_ONLY, survey_url),
+    Row("GET", "/surveys/{name}/computations/{computation_id}", REVIEWERS_ONLY, computation_url()),
     Row("GET", "/submissions/{submission_id}", READ_SUBMISSION, submission_url()),
     Row("GET", "/admin/users", ADMIN_ONLY, fixed("/admin/users")),
     Row("GET", "/admin/users/{username}", ADMIN_ONLY, user_url()),
@@ -377,6 +438,10 @@ ROWS: list[Row] = [
     ),
     Row("POST", "/submissions/{submission_id}/publish", STEP, submission_url("/publish", "approved")),
     Row("POST", "/runs", STEP, fixed("/runs")),
+    # survey microdata: officers and administrators only (survey.load, survey.compute)
+    Row("POST", "/surveys", STEP, new_survey),
+    Row("POST", "/surveys/{name}/computations", STEP, survey_computation),
+    Row("POST", "/surveys/{name}/computations/{computation_id}/submit", STEP, computation_url("/submit")),
     Row("POST", "/login", (303, 303, 303, 303, 303, 303, 401), login_call),
     Row("POST", "/logout", (303, 303, 303, 303, 303, 303, 303), logout_call),
     Row("POST", "/admin/users", ADMIN_WRITE, new_user),
@@ -520,7 +585,8 @@ def case_id(case: tuple[Row, int]) -> str:
 
 def snapshot(store: Store) -> str:
     """A digest of what a write changes: submissions, observations, users, scopes, tokens, the audit log,
-    monitoring runs (not when a session or token was last used — reading records that)."""
+    monitoring runs, surveys and their computations (not when a session or token was last used — reading
+    records that)."""
     s, u, a = t.submission.c, t.user_account.c, t.api_token.c
     queries = [
         select(s.id, s.state, s.comment, s.updated_at).order_by(s.id),
@@ -531,6 +597,8 @@ def snapshot(store: Store) -> str:
         select(a.id, a.revoked_at).order_by(a.id),
         select(func.count()).select_from(t.audit_event),
         select(func.count()).select_from(t.engine_run),
+        select(func.count()).select_from(t.survey),
+        select(func.count()).select_from(t.survey_computation),
     ]
     with store.engine.connect() as conn:
         rows = [[tuple(str(v) for v in r) for r in conn.execute(q)] for q in queries]

@@ -194,3 +194,41 @@ def test_submit_fix_approve_publish_and_read_in_both_languages(
     assert no_sideways_scroll(phone), "the submission page scrolls sideways at 390 px"
     phone.screenshot(path=str(artifacts / "07-submission-phone.png"), full_page=True)
     assert all(requests.local(url) for url in requests.seen)
+
+
+def test_an_officer_registers_a_survey_and_previews_its_estimates_with_intervals(
+    server: Server, new_page: Any, artifacts: Path, tmp_path: Path
+) -> None:
+    """The survey pages in the browser (no script; the enforced CSP reports nothing): register a SYNTHETIC
+    household file with its design, compute 11.1.1 by urban/rural, read the estimates with their intervals."""
+    from habmon.surveys.synthetic import synthetic_dhs
+
+    path = tmp_path / "syn-hr.csv"
+    synthetic_dhs(800, seed=12).to_csv(path, index=False)
+    base = server.url
+    page = new_page()
+    sign_in(page, base, "demo.officer")
+    page.get_by_role("link", name="Surveys").click()
+    page.get_by_role("link", name="Register a survey").click()
+    page.fill("#name", "SYN-E2E")
+    page.fill("#country", "KEN")
+    page.fill("#fieldwork_start", "2025")
+    page.fill("#source", "SYNTHETIC (habmon generator)")
+    page.fill("#access_conditions", "synthetic; open")
+    page.select_option("#lonely_psu", "adjust")
+    page.set_input_files("#file", str(path))
+    page.get_by_role("button", name="Check and register").click()
+    page.wait_for_url(re.compile(r"/surveys/SYN-E2E\?registered=1$"))
+    assert "Registered" in page.locator("[role=status]").inner_text()
+    page.select_option("#indicator", "11.1.1")
+    page.get_by_label("urban / rural").check()
+    assert page.locator("#compute-lonely").input_value() == "adjust"  # the registered rule
+    page.set_input_files("#compute-file", str(path))
+    page.get_by_role("button", name="Compute and preview").click()
+    page.wait_for_url(re.compile(r"/surveys/SYN-E2E/computations/\d+$"))
+    rows = page.locator("table.estimates tbody tr")
+    expect(rows).to_have_count(3)  # all, urban, rural
+    assert re.search(r"\d+\.\d\d – \d+\.\d\d", rows.first.inner_text())
+    assert page.get_by_role("button", name="Send as a submission").is_visible()
+    assert no_sideways_scroll(page)
+    page.screenshot(path=str(artifacts / "08-survey-estimates.png"), full_page=True)

@@ -115,7 +115,11 @@ def compute_command(
     engine: Annotated[str, typer.Option(help="duckdb (default) or spark")] = "duckdb",
     indicator: Annotated[list[str] | None, typer.Option(help="Only these indicators (repeat).")] = None,
     spark_master: Annotated[
-        str | None, typer.Option(help="local[N] or spark://host:port (env HABMON_SPARK_MASTER; default local[cores])")
+        str | None,
+        typer.Option(
+            help="local[N], spark://host:port or a Spark Connect sc://host:port"
+            " (env HABMON_SPARK_MASTER; default local[cores])"
+        ),
     ] = None,
     shuffle_partitions: Annotated[int | None, typer.Option(help="Spark shuffle partitions (default 2 × cores)")] = None,
     executor_cores: Annotated[int | None, typer.Option(help="cores per Spark executor")] = None,

@@ -3,6 +3,9 @@
 Both are built from :class:`~habmon.engine.settings.EngineSettings`: those given, else the ones the process
 was configured with (:func:`configure`, which the CLI calls with its options), else the environment's.
 
+Spark is either a session of its own (``local[N]``, a standalone ``spark://`` master, YARN, Kubernetes) or a thin
+client of a Spark Connect server (``sc://host:port``), which owns the JVM, the executors and their logs.
+
 Spark stays quiet: no console progress bar, no UI, and its JVM logs at the settings' level (``ERROR``; ``INFO``
 with habmon's ``--verbose``) through a log4j2 configuration of habmon's, from the JVM's very start — so
 nothing of Spark's is interleaved with habmon's own progress.
@@ -11,6 +14,7 @@ nothing of Spark's is interleaved with habmon's own progress.
 from __future__ import annotations
 
 import tempfile
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -80,9 +84,11 @@ def _spark(settings: EngineSettings) -> Any:
             found="not installed",
             hint="pip install 'habmon[spark]'",
         ) from exc
+    if settings.spark_connect:
+        return ibis.pyspark.connect(SingleChunkFrames(_spark_connect(SparkSession, settings)))
     active = SparkSession.getActiveSession()
-    if active is not None and active.sparkContext.master != settings.spark_master:
-        active.stop()  # a session on another master: the settings changed
+    if active is not None and _master_of(active) != settings.spark_master:
+        active.stop()  # a session on another master (or a Spark Connect client): the settings changed
     builder = SparkSession.builder.master(settings.spark_master).appName("habmon")
     log4j = f"-Dlog4j2.configurationFile=file:{log4j2_file(settings.spark_log_level)}"
     conf = {**settings.spark_conf(), "spark.driver.extraJavaOptions": log4j, "spark.executor.extraJavaOptions": log4j}
@@ -91,6 +97,68 @@ def _spark(settings: EngineSettings) -> Any:
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel(settings.spark_log_level)
     return ibis.pyspark.connect(session)
+
+
+_connect_session: tuple[str, Any] | None = None  # the Spark Connect client this process opened, and its URL
+
+
+def _master_of(session: Any) -> str:
+    """The master a session runs on; a Spark Connect client has no SparkContext, only its server's URL."""
+    if _connect_session is not None and _connect_session[1] is session:
+        return _connect_session[0]
+    return str(session.sparkContext.master)
+
+
+class SingleChunkFrames:
+    """A Spark Connect session that hands ``createDataFrame`` pandas frames whose Arrow columns are one chunk each.
+
+    PySpark 4.0's Spark Connect client builds record batches with ``pa.RecordBatch.from_arrays``, which refuses
+    the multi-chunk Arrow arrays that pandas 3's string columns have after a concat ("Cannot convert
+    pyarrow.lib.ChunkedArray to pyarrow.lib.Array", SPARK-46776, fixed after 4.0; ibis 12 needs PySpark < 4.1).
+    Everything else is the session's own.
+    """
+
+    def __init__(self, session: Any) -> None:
+        self.wrapped = session
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.wrapped, name)
+
+    def createDataFrame(self, data: Any, *args: Any, **kwargs: Any) -> Any:  # PySpark's name
+        return self.wrapped.createDataFrame(single_chunk_columns(data), *args, **kwargs)
+
+
+def single_chunk_columns(data: Any) -> Any:
+    """``data`` with each multi-chunk Arrow-backed column of a pandas frame rebuilt as one chunk (same dtype)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    if not isinstance(data, pd.DataFrame):
+        return data
+    rebuilt = {}
+    for name, column in data.items():
+        if hasattr(column.array, "__arrow_array__"):
+            arrow = pa.array(column.array)
+            if isinstance(arrow, pa.ChunkedArray) and arrow.num_chunks > 1:
+                rebuilt[name] = pd.Series(column.to_numpy(dtype=object), index=column.index, dtype=column.dtype)
+    return data.assign(**rebuilt) if rebuilt else data
+
+
+def _spark_connect(session_class: Any, settings: EngineSettings) -> Any:
+    global _connect_session
+    active = session_class.getActiveSession()
+    if active is not None and _master_of(active) == settings.spark_master:
+        return active
+    if active is not None:
+        active.stop()
+    # a Spark Connect client ignores createDataFrame's schema check and says so on every table Ibis registers
+    warnings.filterwarnings("ignore", message="'verifySchema' is ignored", category=UserWarning)
+    builder = session_class.builder.remote(settings.spark_master)
+    for key, value in settings.spark_connect_conf().items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    _connect_session = (settings.spark_master, session)
+    return session
 
 
 CONNECTORS: dict[str, Callable[[EngineSettings], Any]] = {"duckdb": _duckdb, "spark": _spark}

@@ -9,7 +9,7 @@ all its cores — rather than a constant:
 | DuckDB threads | ``HABMON_DUCKDB_THREADS`` | the machine's cores |
 | DuckDB memory limit | ``HABMON_DUCKDB_MEMORY_LIMIT`` (``2GB``) | DuckDB's own (80 % of RAM) |
 | DuckDB spill directory | ``HABMON_DUCKDB_TEMP_DIRECTORY`` | DuckDB's own (next to the database, or ``.tmp``) |
-| Spark master | ``HABMON_SPARK_MASTER`` (``local[N]``, ``spark://host:7077``) | ``local[cores]`` |
+| Spark master | ``HABMON_SPARK_MASTER`` (``local[N]``, ``spark://host:7077``, ``sc://host:15002``) | ``local[cores]`` |
 | executor cores / memory | ``HABMON_SPARK_EXECUTOR_CORES`` / ``HABMON_SPARK_EXECUTOR_MEMORY`` | Spark's own |
 | shuffle partitions | ``HABMON_SPARK_SHUFFLE_PARTITIONS`` | 2 × the cores (at least 8) |
 | Spark log level | ``HABMON_SPARK_LOG_LEVEL`` | ``ERROR`` (``INFO`` with ``--verbose``) |
@@ -25,7 +25,9 @@ from typing import Any
 
 from habmon.problems import HabmonError
 
-SPARK_MASTER = re.compile(r"local(\[(\d+|\*)\])?|spark://[\w.-]+(:\d+)?(,[\w.-]+(:\d+)?)*|yarn|k8s://\S+")
+SPARK_MASTER = re.compile(
+    r"local(\[(\d+|\*)\])?|spark://[\w.-]+(:\d+)?(,[\w.-]+(:\d+)?)*|yarn|k8s://\S+|sc://[\w.-]+(:\d+)?(/;\S*)?"
+)
 MEMORY = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 SPARK_MEMORY = re.compile(r"\d+[kmgt]", re.IGNORECASE)
 LOG_LEVELS = ("ALL", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", "OFF")
@@ -58,7 +60,11 @@ class EngineSettings:
         checks: list[tuple[str, bool, str]] = [
             ("duckdb_threads", self.duckdb_threads >= 1, "a whole number ≥ 1"),
             ("spark_shuffle_partitions", self.spark_shuffle_partitions >= 1, "a whole number ≥ 1"),
-            ("spark_master", bool(SPARK_MASTER.fullmatch(self.spark_master)), "local[N], spark://host:port, yarn"),
+            (
+                "spark_master",
+                bool(SPARK_MASTER.fullmatch(self.spark_master)),
+                "local[N], spark://host:port, yarn, k8s://…, or a Spark Connect sc://host:port",
+            ),
             ("spark_log_level", self.spark_log_level in LOG_LEVELS, " or ".join(LOG_LEVELS)),
         ]
         if self.duckdb_memory_limit is not None:
@@ -69,6 +75,9 @@ class EngineSettings:
             checks.append(
                 ("spark_executor_memory", bool(SPARK_MEMORY.fullmatch(self.spark_executor_memory)), "e.g. 2g")
             )
+        if self.spark_connect:  # a Spark Connect client only asks; executors are the server's to size
+            for name in ("spark_executor_cores", "spark_executor_memory"):
+                checks.append((name, getattr(self, name) is None, "unset with a Spark Connect master (the server's)"))
         for name, ok, expected in checks:
             if not ok:
                 raise InvalidEngineSetting(
@@ -97,6 +106,19 @@ class EngineSettings:
     def with_changes(self, **changes: Any) -> EngineSettings:
         """These settings with the given ones replaced (None leaves a setting as it is)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @property
+    def spark_connect(self) -> bool:
+        """True when the master is a Spark Connect server (``sc://``): the session is a thin client of it."""
+        return self.spark_master.startswith("sc://")
+
+    def spark_connect_conf(self) -> dict[str, str]:
+        """What a Spark Connect client may set on its session: runtime SQL settings only (the UI, the driver
+        and the executors belong to the server)."""
+        return {
+            "spark.sql.shuffle.partitions": str(self.spark_shuffle_partitions),
+            "spark.sql.session.timeZone": "UTC",
+        }
 
     def spark_conf(self) -> dict[str, str]:
         """The Spark configuration of a session with these settings (quiet: no console progress, no UI)."""

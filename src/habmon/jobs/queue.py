@@ -29,7 +29,7 @@ from habmon.store import tables as t
 from habmon.store.store import Store
 
 DEFAULT_LEASE = timedelta(seconds=60)
-MAX_ATTEMPTS = 3  # a job whose worker died this often is given up (failed), not claimed forever
+MAX_ATTEMPTS = 3  # a job whose worker died (or lost the database) this often is given up (failed), not claimed forever
 TRY_AGAIN = object()  # what one claim attempt answers when it gave a job up or lost a race: look again
 
 
@@ -174,7 +174,8 @@ class JobQueue:
                     state=JobState.FAILED,
                     finished_at=now,
                     lease_until=None,
-                    error=f"given up after {self.max_attempts} attempts whose workers stopped before the end",
+                    error=f"given up after {self.max_attempts} attempts that did not finish"
+                    " (their workers stopped or lost the database)",
                 )
             ).rowcount
             if given_up:  # its workers kept dying: given up, loudly (the error says so on the runs page)
@@ -207,6 +208,17 @@ class JobQueue:
 
     def fail(self, job: Job, worker: str, error: str) -> bool:
         return self._end(job, worker, JobState.FAILED, result=None, error=error)
+
+    def retry_later(self, job: Job, worker: str, error: str) -> bool:
+        """Hand a job back after a transient failure (the database went away mid-run): its lease ends now, so the
+        next claim takes it over as if its worker had died — one more attempt, given up after ``max_attempts``."""
+        with self.store.transaction() as conn:
+            released = conn.execute(
+                update(t.job)
+                .where(t.job.c.id == job.id, t.job.c.worker == worker, t.job.c.state == JobState.RUNNING)
+                .values(lease_until=datetime.now(UTC), error=error)
+            ).rowcount
+        return bool(released)
 
     def _end(self, job: Job, worker: str, state: JobState, *, result: Any, error: str | None) -> bool:
         with self.store.transaction() as conn:

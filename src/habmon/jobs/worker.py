@@ -2,7 +2,9 @@
 
 A handler takes the job and returns a small JSON-able result (a monitoring run returns its run id).
 An exception fails the job with its type and message (kept for the staff on the runs page) and the
-worker goes on with the next one. Metrics: each job's duration and each failure, by kind.
+worker goes on with the next one — except when the database went away mid-job (PostgreSQL restarted,
+say): then the job is handed back to be tried again (``JobQueue.retry_later``), up to the queue's
+``max_attempts``. Metrics: each job's duration and each failure, by kind.
 """
 
 from __future__ import annotations
@@ -13,12 +15,16 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from sqlalchemy.exc import InterfaceError, OperationalError
+
 from habmon.jobs.queue import Job, JobQueue, worker_name
+from habmon.store.store import DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[Job], Mapping[str, Any]]
 Observer = Callable[[Job, float, bool], None]  # (job, seconds, failed): where metrics are recorded
+TRANSIENT = (OperationalError, InterfaceError, DatabaseUnavailable)  # the database went away: try the job again
 
 
 class Worker:
@@ -47,6 +53,10 @@ class Worker:
         failed = False
         try:
             result = self.handlers[job.kind](job)
+        except TRANSIENT as error:
+            failed = True
+            logger.warning("job %s (%s) lost the database; it will be tried again", job.id, job.kind, exc_info=True)
+            self._retry_later(job, f"{type(error).__name__}: {error}")
         except Exception as error:  # a job has no one to answer: keep the error on the job, log it, go on
             failed = True
             logger.exception("job %s (%s) requested by %s failed", job.id, job.kind, job.requested_by)
@@ -78,6 +88,12 @@ class Worker:
                 idle = True
             if idle:
                 stop.wait(poll_seconds)
+
+    def _retry_later(self, job: Job, error: str) -> None:
+        try:
+            self.queue.retry_later(job, self.name, error)
+        except TRANSIENT:  # still away: the lease will pass on its own, and the job is taken over then
+            logger.warning("could not hand job %s back; it is taken over when its lease passes", job.id)
 
     def _renew(self, job: Job, stop: threading.Event) -> None:
         interval = max(self.queue.lease.total_seconds() / 3, 0.05)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from habmon.services.reads import DataReads
 from habmon.services.reference import ReferenceData
 from habmon.services.shipped import ShippedData
+from habmon.services.uncertainty import UncertaintyReads
 
 
-class Monitor(ReferenceData, ShippedData, DataReads):
+class Monitor(ReferenceData, ShippedData, DataReads, UncertaintyReads):
     """One store, acting for one principal: set up and load (:mod:`~habmon.services.reference`,
     :mod:`~habmon.services.shipped`), read reference data (:mod:`~habmon.services.reading`) and stored data
-    (:mod:`~habmon.services.reads`), every operation authorized (:mod:`~habmon.services.authorization`)."""
+    (:mod:`~habmon.services.reads`) and their uncertainty (:mod:`~habmon.services.uncertainty`), every operation
+    authorized (:mod:`~habmon.services.authorization`)."""

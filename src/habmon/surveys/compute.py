@@ -19,7 +19,7 @@ from habmon.problems import Problem, Report
 from habmon.surveys.classify import Labels, classify
 from habmon.surveys.design import Design, LonelyPSU, arrays
 from habmon.surveys.domains import domains
-from habmon.surveys.estimators import mean
+from habmon.surveys.estimators import Estimates, mean
 from habmon.surveys.intervals import logit_interval
 from habmon.surveys.recipe import Recipe
 
@@ -74,6 +74,36 @@ class Computation:
 def design_of(recipe: Recipe, lonely_psu: LonelyPSU) -> Design:
     d = recipe.design
     return Design(d.weight, d.psu, d.strata, d.fpc, lonely_psu, d.weight_divisor)
+
+
+def by_problems(recipe: Recipe, by: Sequence[str]) -> list[Problem]:
+    """A disaggregation the recipe does not declare."""
+    return [
+        Problem("value", expected="one of " + ", ".join(recipe.disaggregations), found=b, path="--by")
+        for b in by
+        if b not in recipe.disaggregations
+    ]
+
+
+def estimate_rows(
+    names: Sequence[str], labels: Sequence[tuple[str, ...]], est: Estimates, level: float
+) -> list[EstimateRow]:
+    """One row per domain: the estimate with its logit interval (``labels``: each domain's codes)."""
+    low, high = logit_interval(est.value, est.se, est.df, level)
+    return [
+        EstimateRow(
+            dict(zip(names, codes, strict=True)),
+            float(est.value[i]),
+            float(est.se[i]),
+            float(low[i]),
+            float(high[i]),
+            int(est.n[i]),
+            float(est.population[i]),
+            float(est.deff[i]),
+            int(est.df[i]),
+        )
+        for i, codes in enumerate(labels)
+    ]
 
 
 def _design_problems(frame: pd.DataFrame, recipe: Recipe, design: Design, file: str) -> list[Problem]:
@@ -143,10 +173,7 @@ def compute(
     level: float = 0.95,
 ) -> Computation:
     design = design_of(recipe, lonely_psu)
-    unknown = [b for b in by if b not in recipe.disaggregations]
-    problems = [
-        Problem("value", expected="one of " + ", ".join(recipe.disaggregations), found=b, path="--by") for b in unknown
-    ]
+    problems = by_problems(recipe, by)
     problems += _design_problems(frame, recipe, design, file)
     if problems:
         return Computation(recipe.indicator, design, tuple(by), report=Report.of(problems))
@@ -165,22 +192,7 @@ def compute(
     rows: list[EstimateRow] = []
     for names in ((), tuple(by)) if by else ((),):
         d = domains(frame, tuple(recipe.disaggregations[b] for b in names), within)
-        est = mean(a, y, d.group, d.count)
-        low, high = logit_interval(est.value, est.se, est.df, level)
-        for i, codes in enumerate(d.labels):
-            rows.append(
-                EstimateRow(
-                    dict(zip(names, codes, strict=True)),
-                    float(est.value[i]),
-                    float(est.se[i]),
-                    float(low[i]),
-                    float(high[i]),
-                    int(est.n[i]),
-                    float(est.population[i]),
-                    float(est.deff[i]),
-                    int(est.df[i]),
-                )
-            )
+        rows += estimate_rows(names, d.labels, mean(a, y, d.group, d.count), level)
     return Computation(
         recipe.indicator,
         design,

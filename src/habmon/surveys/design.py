@@ -143,6 +143,11 @@ def arrays(design: Design, frame: pd.DataFrame, multiplier: FloatArray | None = 
     f = np.ones(strata_count, dtype=np.float64)
     if design.fpc:
         fpc = pd.Series(frame[design.fpc].to_numpy(dtype=np.float64)).groupby(stratum).first().to_numpy()
-        population = np.where(fpc <= 1.0, n_psu / np.where(fpc <= 1.0, fpc, 1.0), fpc)
-        f = np.where(np.isinf(population), 1.0, (population - n_psu) / population)
+        f = unsampled_fraction(fpc, n_psu)
     return DesignArrays(design, weights, stratum, psu, psu_stratum, n_psu, f)
+
+
+def unsampled_fraction(fpc: FloatArray, n_psu: IntArray) -> FloatArray:
+    """Per stratum 1 − n_h/N_h from its fpc: population PSUs N_h (> 1) or the sampling fraction (≤ 1)."""
+    population = np.where(fpc <= 1.0, n_psu / np.where(fpc <= 1.0, fpc, 1.0), fpc)
+    return np.asarray(np.where(np.isinf(population), 1.0, (population - n_psu) / population), dtype=np.float64)

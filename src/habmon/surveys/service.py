@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import math
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from habmon.access.model import Action
 from habmon.problems import HabmonError, InvalidDocument, NotFound, Problem, Report
@@ -28,8 +29,9 @@ from habmon.store.store import insert_id
 from habmon.submission.context import Context
 from habmon.submission.service import SubmissionOutcome, Submissions
 from habmon.submission.workflow import OrganizationType
-from habmon.surveys.compute import Computation, EstimateRow, compute
+from habmon.surveys.compute import Computation, EstimateRow, design_of
 from habmon.surveys.design import Design, LonelyPSU
+from habmon.surveys.fast import compute_file
 from habmon.surveys.microdata import Microdata, read_microdata, sha256_of
 from habmon.surveys.recipe import RECIPES_DIR, load_recipe
 
@@ -162,11 +164,10 @@ class Surveys:
                 found=f"SHA-256 {sha}",
                 hint="register the new file as a new survey",
             )
-        data = self._read(path)
         recipe = load_recipe(indicator).for_survey(name)
-        result = compute(data.frame, recipe, by=by, lonely_psu=lonely_psu, labels=data.labels, file=data.file)
+        result = compute_file(path, recipe, by=by, lonely_psu=lonely_psu)  # Parquet, CSV: DuckDB
         if not result.ok:
-            raise SurveyError(f"{data.file}: {indicator} cannot be computed", result.report)
+            raise SurveyError(f"{path.name}: {indicator} cannot be computed", result.report)
         recipe_sha = hashlib.sha256((RECIPES_DIR / f"{indicator}.yaml").read_bytes()).hexdigest()
         estimates = [r.to_dict() for r in result.rows]
         outcome: SubmissionOutcome | None = None
@@ -210,6 +211,71 @@ class Surveys:
             "submission": outcome.to_dict() if outcome else None,
             "not_submitted": not_submitted,
         }
+
+    def computation(self, name: str, computation_id: int) -> dict[str, Any]:
+        """A stored computation of a survey: its estimates (proportions 0..1 with SE, interval, n, deff)."""
+        self.monitor.authorize(Action.COMPUTE_SURVEY)
+        survey = self.show(name)
+        with self.store.engine.connect() as conn:
+            row = (
+                conn.execute(
+                    select(t.survey_computation).where(
+                        t.survey_computation.c.id == computation_id, t.survey_computation.c.survey_id == survey["id"]
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        if row is None:
+            raise NotFound(f"survey {name} has no computation {computation_id}", found=str(computation_id))
+        return {**_survey_dict(dict(row)), "survey": name}
+
+    def submit_computation(self, name: str, computation_id: int) -> dict[str, Any]:
+        """Send a stored computation's estimates as a computed submission (once), as ``compute(submit=True)`` does."""
+        stored = self.computation(name, computation_id)
+        if stored["submission_id"] is not None:
+            raise HabmonError(
+                f"computation {computation_id} of survey {name} was sent already",
+                expected="a computation not yet sent",
+                found=f"submission {stored['submission_id']}",
+            )
+        indicator = stored["indicator"]
+        recipe_sha = hashlib.sha256((RECIPES_DIR / f"{indicator}.yaml").read_bytes()).hexdigest()
+        if recipe_sha != stored["recipe_sha256"]:
+            raise HabmonError(
+                f"the recipe of {indicator} changed since computation {computation_id}",
+                expected=f"recipe SHA-256 {stored['recipe_sha256']}",
+                found=f"recipe SHA-256 {recipe_sha}",
+                hint="compute the estimates again",
+            )
+        recipe = load_recipe(indicator).for_survey(name)
+        by = tuple(stored["by"])
+        variables = {recipe.disaggregations[b] for b in by if b in recipe.disaggregations}
+        domain = recipe.domain.label if recipe.domain is not None and recipe.domain.variable not in variables else ""
+        result = Computation(
+            indicator,
+            design_of(recipe, LonelyPSU(stored["lonely_psu"])),
+            by,
+            tuple(_estimate_row(e) for e in stored["estimates"]),
+            excluded=int(stored["excluded"]),
+            domain=domain,
+        )
+        outcome, not_submitted = self._submit(self.show(name), result)
+        with self.store.transaction() as conn:
+            conn.execute(
+                update(t.survey_computation)
+                .where(t.survey_computation.c.id == computation_id)
+                .values(submission_id=outcome.submission_id)
+            )
+            self.store.audit(
+                conn,
+                self.monitor.actor,
+                "survey.submit",
+                "survey",
+                str(stored["survey_id"]),
+                {"computation": computation_id, "submission": outcome.submission_id},
+            )
+        return {"computation": computation_id, "submission": outcome.to_dict(), "not_submitted": not_submitted}
 
     def _submit(self, survey: dict[str, Any], result: Computation) -> tuple[SubmissionOutcome, list[dict[str, Any]]]:
         allowed = {str(d) for d in self.monitor.registry().get(result.indicator).disaggregations}
@@ -279,9 +345,34 @@ class Surveys:
         return outcome, skipped
 
 
+def _estimate_row(stored: dict[str, Any]) -> EstimateRow:
+    """A stored estimate (JSON: an undefined number is null) as the row it was computed as."""
+
+    def number(key: str) -> float:
+        value = stored.get(key)
+        return math.nan if value is None else float(value)
+
+    return EstimateRow(
+        dict(stored["groups"]),
+        number("value"),
+        number("se"),
+        number("ci_low"),
+        number("ci_high"),
+        int(stored["n"]),
+        number("population"),
+        number("deff"),
+        int(stored["df"]),
+    )
+
+
 def _dimensions(row: EstimateRow) -> dict[str, str] | None:
+    return dimensions_of(row.groups)
+
+
+def dimensions_of(groups: Mapping[str, str]) -> dict[str, str] | None:
+    """An estimate's groups as registry dimensions (``urban=1`` → ``urbanisation=U``); None when one has none."""
     dims: dict[str, str] = {}
-    for name, code in row.groups.items():
+    for name, code in groups.items():
         if name not in DIMENSIONS:
             return None
         dimension, codes = DIMENSIONS[name]

@@ -20,6 +20,7 @@ PSU totals of every domain come from one ``bincount`` over ``psu × G + g`` — 
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from habmon.problems import HabmonError
 from habmon.surveys.design import DesignArrays, FloatArray, IntArray, LonelyPSU
@@ -60,11 +61,26 @@ def domain_variance(
     present = np.bincount(stratum * groups + group, minlength=n_strata * groups).reshape(n_strata, groups) > 0
     n_h = arrays.n_psu.astype(np.float64)
     by_stratum = per_stratum(arrays.psu_stratum, z, n_strata)
-    census = arrays.f < 1e-7  # a stratum sampled in full contributes nothing, whatever its PSUs (R: onestrat)
-    lonely = (arrays.n_psu == 1) & ~census
-    centre = np.where(lonely & (arrays.design.lonely_psu == LonelyPSU.ADJUST), 0.0, 1.0)[:, None]
-    centred = z - (centre * by_stratum / n_h[:, None])[arrays.psu_stratum]
+    centred = z - (centre(arrays) * by_stratum / n_h[:, None])[arrays.psu_stratum]
     squares = per_stratum(arrays.psu_stratum, centred * centred, n_strata)
+    return combine_strata(arrays, squares, present)
+
+
+def _lonely(arrays: DesignArrays) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    census = arrays.f < 1e-7  # a stratum sampled in full contributes nothing, whatever its PSUs (R: onestrat)
+    return census, (arrays.n_psu == 1) & ~census
+
+
+def centre(arrays: DesignArrays) -> FloatArray:
+    """Per stratum (as a column): 1 where PSU totals are centred at their mean, 0 where at zero (adjust)."""
+    _, lonely = _lonely(arrays)
+    return np.where(lonely & (arrays.design.lonely_psu == LonelyPSU.ADJUST), 0.0, 1.0)[:, None]
+
+
+def combine_strata(arrays: DesignArrays, squares: FloatArray, present: npt.NDArray[np.bool_]) -> FloatArray:
+    """The variance of each domain from its strata's Σ_i (z_hi − z̄_h)² (strata × domains), by the rules."""
+    census, lonely = _lonely(arrays)
+    n_h = arrays.n_psu.astype(np.float64)
     scale = np.where(lonely, arrays.f, arrays.f * n_h / np.maximum(n_h - 1.0, 1.0))
     contribution = np.where(census[:, None], 0.0, squares * scale[:, None])
     lonely_present = lonely[:, None] & present

@@ -35,6 +35,7 @@ BUILTIN_FEATURES = (
     "habmon.web.api.reference",
     "habmon.web.pages.entry",  # before submissions: /submissions/entry is not a submission id
     "habmon.web.pages.submissions",
+    "habmon.web.pages.surveys",
     "habmon.web.admin",
     "habmon.web.api.submissions",
     "habmon.web.runs",

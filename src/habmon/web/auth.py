@@ -111,6 +111,7 @@ class NavLink:
 NAV: tuple[NavLink, ...] = (
     NavLink("/submissions", _("Submissions"), Action.READ_SUBMISSION),
     NavLink("/review", _("Review queue"), Action.APPROVE),
+    NavLink("/surveys", _("Surveys"), Action.LOAD_SURVEY),
     NavLink("/runs", _("Monitoring runs"), Action.RUN_ENGINE),
     NavLink("/audit", _("Audit log"), Action.READ_AUDIT),
     NavLink("/admin/users", _("Users"), Action.MANAGE_USERS),

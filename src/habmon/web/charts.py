@@ -9,7 +9,7 @@ shows the very numbers the chart draws.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ MARGIN = {"left": 48.0, "right": 16.0, "top": 16.0, "bottom": 32.0}
 SPARK_WIDTH = 120.0
 SPARK_HEIGHT = 32.0
 SPARK_PAD = 3.0
+INTERVAL_DODGE = 10.0  # px between the interval rules of lines that share a year, so they do not overlap
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +65,9 @@ class Line:
     key: str
     label: str
     points: Sequence[tuple[int, float]]
-    style: str = "region"  # world · region · projection — a CSS class in the template
+    style: str = "region"  # world · region · projection · estimate — a CSS class in the template
+    # year → (low, high): a confidence interval drawn as a rule (and a band between years) where present
+    intervals: Mapping[int, tuple[float, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +92,7 @@ def line_chart(spec: ChartInput, *, width: float = CHART_WIDTH, height: float = 
     """Scales, ticks, paths and marker positions of a year × value chart (None when there is nothing to draw)."""
     years = [y for line in spec.lines for y, _ in line.points] + [m.year for m in spec.markers]
     values = [v for line in spec.lines for _, v in line.points] + [m.value for m in spec.markers]
+    values += [bound for line in spec.lines for interval in line.intervals.values() for bound in interval]
     if not years:
         return None
     low = min(0.0, min(values)) if spec.zero_based else min(values)
@@ -99,18 +103,32 @@ def line_chart(spec: ChartInput, *, width: float = CHART_WIDTH, height: float = 
     x = Scale(first, last, left, right)
     y = Scale(y_ticks[0], y_ticks[-1], bottom, top)
     lines = []
+    with_intervals = [line.key for line in spec.lines if line.intervals]
     for line in spec.lines:
         points = sorted(line.points)
-        placed = [{"year": yr, "value": v, "x": round(x(yr), 1), "y": round(y(v), 1)} for yr, v in points]
-        lines.append(
-            {
-                "key": line.key,
-                "label": line.label,
-                "style": line.style,
-                "d": _path([(p["x"], p["y"]) for p in placed]),
-                "points": placed,
-            }
-        )
+        dx = 0.0
+        if line.intervals:
+            dx = (with_intervals.index(line.key) - (len(with_intervals) - 1) / 2) * INTERVAL_DODGE
+        placed: list[dict[str, Any]] = []
+        for yr, v in points:
+            p: dict[str, Any] = {"year": yr, "value": v, "x": round(x(yr) + dx, 1), "y": round(y(v), 1)}
+            if yr in line.intervals:
+                low, high = line.intervals[yr]
+                p.update({"low": low, "high": high, "y_low": round(y(low), 1), "y_high": round(y(high), 1)})
+            placed.append(p)
+        drawn: dict[str, Any] = {
+            "key": line.key,
+            "label": line.label,
+            "style": line.style,
+            "d": _path([(p["x"], p["y"]) for p in placed]),
+            "points": placed,
+        }
+        if line.intervals:
+            spanned = [p for p in placed if "low" in p]
+            upper = [(p["x"], p["y_high"]) for p in spanned]
+            lower = [(p["x"], p["y_low"]) for p in reversed(spanned)]
+            drawn["band"] = _path(upper + lower) + "Z" if len(spanned) > 1 else ""
+        lines.append(drawn)
     return {
         "width": width,
         "height": height,

@@ -10,11 +10,12 @@ from typing import Annotated, Any
 
 import pandas as pd
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from habmon.indicators.model import Indicator
 from habmon.problems import NotFound
 from habmon.services import Series
+from habmon.services.uncertainty import uncertainty_key
 from habmon.web.api.common import ERRORS, PageInfo, PageParams, paginate
 from habmon.web.app import Site
 from habmon.web.figures import figures_of
@@ -38,7 +39,17 @@ class IndicatorList(BaseModel):
     page: PageInfo
 
 
-class ObservationOut(BaseModel):
+class Uncertainty(BaseModel):
+    """Design-based uncertainty of a survey estimate (issue #12); null for values that carry none."""
+
+    se: float | None = Field(None, description="standard error (Taylor linearisation), in the value's unit")
+    ci_low: float | None = Field(None, description="lower bound of the 95 % confidence interval (logit scale)")
+    ci_high: float | None = Field(None, description="upper bound of the 95 % confidence interval")
+    n: int | None = Field(None, description="unweighted count of records (households) in the domain")
+    deff: float | None = Field(None, description="design effect against simple random sampling")
+
+
+class ObservationOut(Uncertainty):
     indicator: str
     geo: str
     period: int
@@ -58,7 +69,7 @@ class SeriesOut(BaseModel):
     observations: list[ObservationOut]
 
 
-class ObservationRow(BaseModel):
+class ObservationRow(Uncertainty):
     indicator: str
     geo: str
     period: int
@@ -152,6 +163,9 @@ def register(site: Site) -> None:
             and (key is None or o.observation.key.disaggregation == key)
         )
         data = Series(series.indicator, series.unit, chosen).to_dict()
+        uncertainty = figures.monitor().uncertainty(series.indicator.code, series.unit.code)
+        for stored, shown in zip(chosen, data["observations"], strict=True):
+            shown.update(uncertainty.get(uncertainty_key(stored), {}))
         return json_response(request, SeriesOut.model_validate(data).model_dump(mode="json"))
 
     @router.get("/observations", operation_id="listObservations", response_model=ObservationList)
@@ -182,6 +196,7 @@ def register(site: Site) -> None:
             if key is not None:
                 keep &= frame["disaggregation_key"] == key
             frame = frame[keep].sort_values(["geo", "period", "disaggregation_key"])
+        uncertainty = figures.monitor().uncertainty(code) if not frame.empty else {}
         rows = [
             ObservationRow(
                 indicator=r.series,
@@ -195,6 +210,7 @@ def register(site: Site) -> None:
                 nature=r.nature,
                 source=r.source,
                 revision=int(r.revision),
+                **uncertainty.get((r.geo, int(r.period), r.disaggregation_key, int(r.revision)), {}),
             )
             for r in frame.itertuples(index=False)
         ]

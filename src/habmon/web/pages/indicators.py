@@ -32,6 +32,7 @@ from habmon.web.charts import ChartInput, Line, Marker, line_chart
 from habmon.web.downloads import EXPORTS
 from habmon.web.figures import Figures, RunFigures, figures_of
 from habmon.web.pages.common import element_title, geo_ref, indicator_ref, install, named_groups, run_ref
+from habmon.web.pages.estimates import estimates_section
 from habmon.web.render import Page, language, page_route
 from habmon.web.worldmap import classify
 
@@ -368,6 +369,7 @@ def indicator_data(site: Site, figures: Figures, code: str, lang: str, year: int
         "projection": projected,
         "chart": chart_of(indicator, series, projected, targets["baseline"]),
         "chart_table": chart_table(series),
+        "estimates": estimates_section(figures.monitor(), frame, indicator.code, geography, registry, lang),
         "map": world_map(countries, geography, year, lang) if not countries.empty else None,
         "published_places": int(totals["geo"].nunique()) if not totals.empty else 0,
         "progress": progress_table(run, indicator.code, geography, lang) if run else [],

@@ -13,11 +13,14 @@ from habmon.engine.parts import lnob
 from habmon.geo.model import Engagement, Geography, GeoUnit, UnitKind
 from habmon.indicators.registry import Registry
 from habmon.services import ILLUSTRATIVE_LABEL, Monitor
+from habmon.services.uncertainty import uncertainty_key
 from habmon.web.app import Site
 from habmon.web.charts import sparkline
 from habmon.web.figures import figures_of
 from habmon.web.pages.common import geo_ref, indicator_ref, install, named_groups
 from habmon.web.render import Page, language, page_route
+
+UNCERTAINTY_FIELDS = ("se", "ci_low", "ci_high", "n", "deff")  # null for values without design-based uncertainty
 
 
 def groupings(geography: Geography, unit: GeoUnit, lang: str) -> dict[str, Any]:
@@ -71,7 +74,9 @@ def indicators_at(monitor: Monitor, registry: Registry, unit: GeoUnit, lang: str
             (s.observation.period, s.observation.value, s) for s in stored if not s.observation.disaggregation
         )
         parts = sum(1 for s in stored if s.observation.disaggregation)
-        latest = totals[-1][2].observation if totals else None
+        newest = totals[-1][2] if totals else None
+        latest = newest.observation if newest else None
+        interval = monitor.uncertainty(indicator.code, unit.code).get(uncertainty_key(newest), {}) if newest else {}
         gaps = lnob(monitor, indicator.code, unit.code).to_dict()["groups"] if parts else []
         gaps = named_groups(gaps, registry, lang)
         found.append(
@@ -84,6 +89,7 @@ def indicators_at(monitor: Monitor, registry: Registry, unit: GeoUnit, lang: str
                     "value": latest.value,
                     "nature": str(latest.nature),
                     "source": latest.source,
+                    **{k: interval.get(k) for k in UNCERTAINTY_FIELDS},
                 },
                 "values": len(totals),
                 "disaggregated_values": parts,
