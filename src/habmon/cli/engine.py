@@ -43,7 +43,10 @@ def aggregate_command(
             emit_json(view.to_json())
             return
         ind, rows = view.indicator, view.rows
-        columns = ["M49", "name", "value", "people", "coverage", "reported", "filled", "units (imputed)", "published"]
+        columns = ["M49", "name", "value", "people", "coverage", "units reported (imputed)", "published"]
+        wide = view.published is None  # room for the coverage by reported values and the filled share
+        if wide:
+            columns[5:5] = ["reported", "filled"]
         if view.published is not None:
             columns += ["published value", "difference", "own-value coverage"]
         body = []
@@ -54,8 +57,14 @@ def aggregate_command(
                 "—" if r.value is None else f"{r.value:.2f}",
                 "" if r.people is None else f"{r.people / 1e6:,.1f} million",
                 "—" if r.coverage is None else f"{r.coverage:.1%} {bar(r.coverage, 1.0, 10)}",
-                "—" if r.coverage_reported is None else f"{r.coverage_reported:.1%}",
-                "—" if r.filled_share is None else f"{r.filled_share:.1%}",
+                *(
+                    [
+                        "—" if r.coverage_reported is None else f"{r.coverage_reported:.1%}",
+                        "—" if r.filled_share is None else f"{r.filled_share:.1%}",
+                    ]
+                    if wide
+                    else []
+                ),
                 f"{r.units_reported}/{r.units_total} ({r.imputed_units})",
                 "yes" if r.published else "no (estimate: reported coverage or a region below the rule)",
             ]
