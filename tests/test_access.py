@@ -542,7 +542,7 @@ def test_a_diff_shows_old_values_only_as_far_as_the_reader_may_see_them(world: W
         path, organization="Partner A", organization_type=OrganizationType.PARTNER
     )
     sid = outcome.submission_id or 0
-    assert outcome.changes == {"new": 1, "revised": 0, "unchanged": 0}
+    assert outcome.changes == {"new": 1, "revised": 0, "unchanged": 0, "older": 0}
     (seen,) = world.submissions(partner).changes(sid)
     assert (seen["status"], seen["old"]) == ("new", None)
     (officer_view,) = world.submissions(world.principals[Role.OFFICER]).changes(sid)

@@ -14,7 +14,8 @@ from sqlalchemy import create_engine, inspect, text
 from habmon.jobs import JobQueue
 from habmon.services import Monitor
 from habmon.store.backup import BackupError, backup, content_checksum, restore
-from habmon.store.store import MIGRATIONS, Store, schema_head
+from habmon.store.database import MIGRATIONS, schema_head
+from habmon.store.store import Store
 
 
 def empty_database_like(store: Store, tmp_path: Path) -> Store:

@@ -41,7 +41,7 @@ def test_surveys_from_the_command_line(store_url: str, tmp_path: Path) -> None:
     assert isinstance(data, Microdata)
     direct = compute(data.frame, load_recipe("11.1.1"), by=("urban", "region"), lonely_psu=LonelyPSU.ADJUST)
     assert [e["se"] for e in found["estimates"]] == [r.se for r in direct.rows]
-    assert found["domain"] == "" and found["estimates"][0]["groups"] == {}
+    assert found["domain"] == "urban" and found["estimates"][0]["groups"] == {}  # the total: urban households
     code, output = cli(store_url, *args, "--lonely-psu", "remove")
     assert code == 0 and "urban=1, region=1" in output and "95% CI" in output
     code, output = cli(store_url, "surveys", "compute", "SYN-DHS", "--file", str(hr), "--indicator", "7.1.1",

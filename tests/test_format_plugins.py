@@ -44,7 +44,7 @@ def test_a_plugin_format_is_submitted_approved_and_stored(monitor: Monitor, tmp_
     outcome = subs.submit(path, organization="KNBS", organization_type=OrganizationType.MEMBER_STATE)
     assert outcome.report.valid, outcome.report.to_dict()
     assert (outcome.format, outcome.rows, outcome.state) == ("jsonl", 3, "validated")
-    assert outcome.changes == {"new": 3, "revised": 0, "unchanged": 0}
+    assert outcome.changes == {"new": 3, "revised": 0, "unchanged": 0, "older": 0}
     summary = subs.approve(outcome.submission_id or 0)
     assert (summary.new, summary.revised) == (3, 0)
     stored = {

@@ -40,7 +40,7 @@ LAYERS: dict[str, int] = {
         ),
         MIDDLE,
     ),
-    **dict.fromkeys(("", "geo", "indicators", "observation", "plan", "problems", "schema"), DOMAIN),
+    **dict.fromkeys(("", "geo", "indicators", "observation", "plan", "problems", "schema", "vintage"), DOMAIN),
 }
 INDEPENDENT = {frozenset({"cli", "web"})}  # same layer, but neither imports the other
 # libraries of I/O the domain must not import (pandas and pathlib are not policed: see docs/architecture.md)

@@ -15,7 +15,8 @@ from habmon.access.model import Principal, Role
 from habmon.access.service import Access
 from habmon.problems import NotFound
 from habmon.services import Monitor
-from habmon.store.store import Store, schema_head
+from habmon.store.database import schema_head
+from habmon.store.store import Store
 from habmon.web import create_app
 from habmon.web.context import WebServices
 from habmon.web.security import CONTENT_SECURITY_POLICY

@@ -10,7 +10,9 @@ from sqlalchemy.exc import DBAPIError
 
 from habmon.observation import Nature, Observation
 from habmon.store import tables as t
-from habmon.store.store import Batch, Store, StoreError, schema_head
+from habmon.store.database import StoreError, schema_head
+from habmon.store.observations import Batch
+from habmon.store.store import Store
 
 
 def obs(

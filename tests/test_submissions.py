@@ -90,7 +90,7 @@ def test_valid_file_is_stored_as_a_validated_submission_with_its_original(
         path, organization="KNBS", organization_type=OrganizationType.MEMBER_STATE, source="KNBS census 2024"
     )
     assert outcome.created and outcome.state == "validated" and outcome.report.valid
-    assert outcome.changes == {"new": 3, "revised": 0, "unchanged": 0}
+    assert outcome.changes == {"new": 3, "revised": 0, "unchanged": 0, "older": 0}
     assert count(monitor, t.submission_row) == 3
     name, content = subs.original(outcome.submission_id or 0)
     assert (name, content) == ("kenya.csv", path.read_bytes())
@@ -119,7 +119,7 @@ def test_revision_diff_approval_and_publication(subs: Submissions, monitor: Moni
     published = Observation("11.1.1", "404", 2022, 40.5, "percent", Nature.G, "UN-Habitat")
     monitor.record([published], kind="shipped", name="published data")
     outcome = submit(subs, write(tmp_path, "11.1.1,KEN,2022,38.0,,,,,C,KNBS\n11.1.1,KEN,2024,36.0,,,,,C,KNBS\n"))
-    assert outcome.changes == {"new": 1, "revised": 1, "unchanged": 0}
+    assert outcome.changes == {"new": 1, "revised": 1, "unchanged": 0, "older": 0}
     sid = outcome.submission_id or 0
     revised = subs.changes(sid)[0]
     assert (revised["status"], revised["old"], revised["new"], revised["old_revision"]) == ("revised", 40.5, 38.0, 1)

@@ -235,3 +235,21 @@ def test_codes_beyond_the_lookup_list(dhs: Dhs, tmp_path: Path) -> None:
     found = compute_file(path, recipe, by=("urban",), lonely_psu=LonelyPSU.ADJUST)
     expected = compute(frame, recipe, by=("urban",), lonely_psu=LonelyPSU.ADJUST, file=path.name)
     assert _problems(found) == _problems(expected) and "-7" in found.report.problems[0].found
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_the_total_stays_in_the_recipes_domain_when_its_variable_is_a_disaggregation(dhs: Dhs, fmt: str) -> None:
+    # 11.1.1 counts urban households: by urban/rural, the total is still the urban share (the UN's 11.1.1), the
+    # urban row equals it and the rural row is shown beside it — not a total over urban and rural households
+    frame, out, _ = dhs
+    recipe = load_recipe("11.1.1")
+    alone = compute(frame, recipe, lonely_psu=LonelyPSU.ADJUST)
+    by_urban = compute(frame, recipe, by=("urban",), lonely_psu=LonelyPSU.ADJUST)
+    total, *parts = by_urban.rows
+    urban = next(r for r in parts if r.groups == {"urban": "1"})
+    assert (total.groups, by_urban.domain, alone.domain) == ({}, "urban", "urban")
+    for name in (*FIELDS, "n"):
+        assert close(getattr(total, name), getattr(alone.rows[0], name)), name
+        assert close(getattr(urban, name), getattr(alone.rows[0], name)), name
+    assert {r.groups["urban"] for r in parts} == {"1", "2"}
+    _same(_fast(out / f"synthetic_hr.{fmt}", recipe, by=("urban",), lonely_psu=LonelyPSU.ADJUST), by_urban)

@@ -21,7 +21,7 @@ from habmon.submission.service import Submissions
 from habmon.surveys.compute import compute
 from habmon.surveys.design import Design, LonelyPSU
 from habmon.surveys.microdata import read_microdata
-from habmon.surveys.recipe import load_recipe
+from habmon.surveys.recipe import RecipeDesign, load_recipe
 from habmon.surveys.service import Registration, SurveyError, Surveys
 from habmon.surveys.synthetic import synthetic_dhs, synthetic_labels
 
@@ -172,3 +172,25 @@ def test_estimates_become_a_reviewed_submission_with_uncertainty(monitor: Monito
     assert obs["n"] == total.n == 2000 - direct.excluded
     shown = service.show("SYN-DHS-2025")
     assert shown["computations"][0]["submission_id"] == sid
+
+
+def test_the_estimates_use_the_design_the_survey_was_registered_with(monitor: Monitor, tmp_path: Path) -> None:
+    # registered with its own weight variable (wt: every household 3, i.e. self-weighting) and no strata:
+    # the estimate is the design's, not the recipe's DHS defaults (hv005 / 1e6 within hv022 strata)
+    frame = synthetic_dhs(1500, seed=5).assign(wt=3)
+    path = _write(frame, tmp_path / "hr.dta")
+    own = Design(weight="wt", psu="hv001", strata=None, weight_divisor=1.0)
+    service = Surveys(_as(monitor, OFFICER))
+    service.register(
+        path, Registration("OWN-2025", "KEN", (2025, 2025), "household", own, "SYNTHETIC", "synthetic; open")
+    )
+    found = service.compute("OWN-2025", path, "11.1.1", lonely_psu=LonelyPSU.ADJUST)
+    recipe = load_recipe("11.1.1")
+    registered = recipe.model_copy(
+        update={"design": RecipeDesign(weight="wt", weight_divisor=1.0, psu="hv001", strata=None)}
+    )
+    expected = compute(frame, registered, lonely_psu=LonelyPSU.ADJUST).rows[0]
+    defaults = compute(frame, recipe, lonely_psu=LonelyPSU.ADJUST).rows[0]
+    (total,) = found["estimates"]
+    assert (total["value"], total["se"]) == pytest.approx((expected.value, expected.se), rel=1e-12)
+    assert abs(total["value"] - defaults.value) > 1e-6 and abs(total["se"] - defaults.se) > 1e-9

@@ -16,7 +16,7 @@ from habmon.access.base import AccessBase, as_utc
 from habmon.access.errors import AuthenticationFailed, LoginThrottled
 from habmon.access.model import Principal
 from habmon.store import tables as t
-from habmon.store.store import insert_id
+from habmon.store.database import insert_id
 
 LOGIN_LIMIT = 5
 LOGIN_WINDOW = timedelta(minutes=15)

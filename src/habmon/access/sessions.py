@@ -15,7 +15,7 @@ from habmon.access.errors import CsrfMismatch
 from habmon.access.logins import LOGIN_WINDOW
 from habmon.access.model import Principal
 from habmon.store import tables as t
-from habmon.store.store import insert_id
+from habmon.store.database import insert_id
 
 SESSION_LIFETIME = timedelta(hours=8)  # absolute: a session ends 8 hours after login
 SESSION_IDLE = timedelta(hours=1)  # and after an hour without a request

@@ -17,7 +17,7 @@ from habmon.access.model import Action, Principal
 from habmon.access.policy import allowed, authorize
 from habmon.problems import NotFound
 from habmon.store import tables as t
-from habmon.store.store import insert_id
+from habmon.store.database import insert_id
 
 TOKEN_PREFIX = "hm_"
 PREFIX_LENGTH = len(TOKEN_PREFIX) + 8

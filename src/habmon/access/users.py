@@ -13,7 +13,7 @@ from habmon.access.model import Action, Principal, Role
 from habmon.access.passwords import check_policy
 from habmon.access.policy import allowed, authorize
 from habmon.store import tables as t
-from habmon.store.store import insert_id
+from habmon.store.database import insert_id
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
 SCOPED_ROLES = frozenset({Role.FOCAL_POINT})

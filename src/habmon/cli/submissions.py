@@ -36,6 +36,10 @@ def submit(
     fmt: Annotated[str | None, typer.Option("--format", help="csv, xlsx, sdmx or opensdg (default: detected)")] = None,
     geo: Annotated[str | None, typer.Option(help="Geography of an Open SDG file without GeoCode.")] = None,
     indicator: Annotated[str | None, typer.Option(help="Indicator of an Open SDG file.")] = None,
+    vintage: Annotated[
+        str | None,
+        typer.Option(help="Release of the source, YYYY or YYYY-MM (default: this month); the latest is current."),
+    ] = None,
     annotated: Annotated[
         Path | None, typer.Option(help="Write the rows with their problems to this .csv or .xlsx file.")
     ] = None,
@@ -53,6 +57,7 @@ def submit(
             fmt=fmt,
             geo=geo,
             indicator=indicator,
+            vintage=vintage,
         )
         if annotated is not None:
             _annotate(service, file, annotated, outcome.report, fmt=fmt, geo=geo, indicator=indicator)
@@ -78,9 +83,14 @@ def submit(
                 console.print(
                     f"[green]stored[/] as submission #{outcome.submission_id} ({outcome.state}): "
                     f"{outcome.rows} rows — {c['new']} new, {c['revised']} revised, "
-                    f"{c['unchanged']} unchanged · format {outcome.format}"
+                    f"{c['unchanged']} unchanged · format {outcome.format} · vintage {outcome.vintage}"
                     + (f", encoding {outcome.encoding}" if outcome.encoding else "")
                 )
+                if c["older"]:
+                    console.print(
+                        f"[yellow]{c['older']} value(s) are of an older vintage than the stored ones[/]: approved, "
+                        "they stay in the history and do not become current (approval needs --accept-older-vintage)"
+                    )
         if outcome.submission_id is None:
             raise typer.Exit(EXIT_INVALID)
 
@@ -140,7 +150,7 @@ def submissions_show(
         if json_output:
             emit_json({**row, "changes": changes})
             return
-        counts = {s: sum(1 for c in changes if c["status"] == s) for s in ("new", "revised", "unchanged")}
+        counts = {s: sum(1 for c in changes if c["status"] == s) for s in ("new", "revised", "unchanged", "older")}
         console.print(
             table(
                 f"submission #{submission_id}",
@@ -153,10 +163,11 @@ def submissions_show(
                     ["submitter", row["submitter"]],
                     ["source", row["source"] or "—"],
                     ["method note", row["method_note"] or "—"],
+                    ["vintage", row["vintage"] or "—"],
                     [
                         "rows",
                         f"{row['rows']}: {counts['new']} new, {counts['revised']} revised, "
-                        f"{counts['unchanged']} unchanged",
+                        f"{counts['unchanged']} unchanged, {counts['older']} of an older vintage than stored",
                     ],
                     ["warnings", row["report"].get("warnings", 0)],
                     ["comment", row["comment"] or "—"],
@@ -165,7 +176,7 @@ def submissions_show(
         )
         console.print(
             table(
-                "values (revised first)",
+                "values (older vintage first, then revised)",
                 ["indicator", "geo", "year", "group", "status", "old → new"],
                 [
                     [
@@ -174,7 +185,7 @@ def submissions_show(
                         c["period"],
                         "/".join(f"{k}={v}" for k, v in sorted(c["disaggregation"].items())) or "total",
                         c["status"],
-                        f"{c['old']} → {c['new']}" if c["old"] is not None else f"{c['new']}",
+                        _old_new(c),
                     ]
                     for c in changes[:limit]
                 ],
@@ -182,13 +193,30 @@ def submissions_show(
         )
 
 
+def _old_new(change: dict[str, Any]) -> str:
+    if change["old"] is None:
+        return f"{change['new']}"
+    if change["status"] == "older":
+        return f"{change['old']} (vintage {change['old_vintage']}) stays; {change['new']} (vintage {change['vintage']})"
+    return f"{change['old']} → {change['new']}"
+
+
 @submissions_app.command("approve")
 def submissions_approve(
-    submission_id: int, comment: Annotated[str | None, typer.Option()] = None, json_output: JsonOpt = False
+    submission_id: int,
+    comment: Annotated[str | None, typer.Option()] = None,
+    accept_older_vintage: Annotated[
+        bool,
+        typer.Option(
+            "--accept-older-vintage",
+            help="Approve although values are of an older vintage than the stored ones (kept in the history only).",
+        ),
+    ] = False,
+    json_output: JsonOpt = False,
 ) -> None:
     """Approve: the values become stored revisions, locked until a new submission revises them."""
     with handled(json_output):
-        summary = _service().approve(submission_id, comment)
+        summary = _service().approve(submission_id, comment, accept_older_vintage=accept_older_vintage)
         result = {
             "submission": submission_id,
             "state": "approved",
@@ -196,13 +224,14 @@ def submissions_approve(
             "new": summary.new,
             "revised": summary.revised,
             "unchanged": summary.unchanged,
+            "older": summary.older,
         }
         if json_output:
             emit_json(result)
         else:
             console.print(
                 f"approved #{submission_id}: {summary.new} new, {summary.revised} revised, "
-                f"{summary.unchanged} unchanged"
+                f"{summary.unchanged} unchanged, {summary.older} of an older vintage (history only)"
             )
 
 

@@ -28,7 +28,7 @@ from habmon.indicators.model import AggregationMethod, Indicator
 from habmon.methods.progress import Method
 from habmon.store import bulk
 from habmon.store import tables as t
-from habmon.store.store import insert_id
+from habmon.store.database import insert_id
 
 AGGREGABLE = (AggregationMethod.WEIGHTED_MEAN, AggregationMethod.SUM)
 PROGRESS_LEVELS = (Level.WORLD, Level.REGION)

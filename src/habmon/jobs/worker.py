@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from habmon.jobs.queue import Job, JobQueue, worker_name
-from habmon.store.store import DatabaseUnavailable
+from habmon.store.database import DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
 

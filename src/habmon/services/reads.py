@@ -9,7 +9,7 @@ from habmon.access.model import Action
 from habmon.geo.model import GeoUnit
 from habmon.indicators.model import Indicator
 from habmon.services.authorization import Authorization
-from habmon.store.store import StoredObservation
+from habmon.store.observations import StoredObservation
 
 
 @dataclass(frozen=True, slots=True)

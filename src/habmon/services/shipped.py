@@ -9,7 +9,8 @@ from habmon.ingest.shipped import iter_shipped
 from habmon.observation import Observation
 from habmon.services.authorization import Authorization
 from habmon.services.steps import LoadStep, ProgressCallback
-from habmon.store.store import Batch, RevisionSummary
+from habmon.store.observations import Batch, RevisionSummary
+from habmon.vintage import parse_vintage
 
 
 class ShippedData(Authorization):
@@ -25,13 +26,18 @@ class ShippedData(Authorization):
             if progress:
                 progress(dataset.name, number - 1, len(datasets))
             summary = self.record(
-                observations, kind="shipped", name=dataset.name, source_file=f"data/sources/{dataset.file}"
+                observations,
+                kind="shipped",
+                name=dataset.name,
+                source_file=f"data/sources/{dataset.file}",
+                vintage=dataset.vintage,
             )
+            older = f", {summary.older} of an older vintage than stored (kept in the history)" if summary.older else ""
             steps.append(
                 LoadStep(
                     dataset.name,
                     summary.stored > 0,
-                    f"{summary.new} new, {summary.revised} revised, {summary.unchanged} unchanged",
+                    f"{summary.new} new, {summary.revised} revised, {summary.unchanged} unchanged{older}",
                     report,
                 )
             )
@@ -49,7 +55,9 @@ class ShippedData(Authorization):
         sha256: str | None = None,
         organization: str | None = None,
         note: str | None = None,
+        vintage: str | None = None,
     ) -> RevisionSummary:
+        """Record a batch of ``vintage`` (the release of its source; None: the month it is recorded)."""
         self.authorize(Action.LOAD_DATA)
-        batch = Batch(kind, name, self.actor, source_file, sha256, organization, note)
+        batch = Batch(kind, name, self.actor, source_file, sha256, organization, note, parse_vintage(vintage))
         return self.store.record_observations(observations, batch)

@@ -17,7 +17,7 @@ from sqlalchemy import or_, select
 from habmon.services.authorization import Authorization
 from habmon.store import bulk
 from habmon.store import tables as t
-from habmon.store.store import StoredObservation
+from habmon.store.observations import StoredObservation
 
 # (geo, period, disaggregation key, revision) → {"se": …, "ci_low": …, "ci_high": …, "n": …, "deff": …}
 UncertaintyKey = tuple[str, int, str, int]

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Table, and_, func, or_, select
+from sqlalchemy import Connection, Table, func, or_, select
 
 from habmon.observation import OBSERVATION_FIELDS, Observation, disaggregation_key
 from habmon.store import tables as t
@@ -26,6 +26,8 @@ STORED_COLUMNS = ["geo_code" if c == "geo" else c for c in OBSERVATION_FIELDS]
 COMPARED = ["value", "numerator", "denominator", "unit", "nature", "source"]
 # design-based uncertainty of survey estimates (issue #12); frames without them store NULL
 UNCERTAINTY_COLUMNS = ["se", "ci_low", "ci_high", "n", "deff"]
+# a value against the stored one: see :func:`compare`
+STATUSES = ("new", "revised", "unchanged", "older")
 
 
 def frame_from_observations(observations: Iterable[Observation]) -> pd.DataFrame:
@@ -67,49 +69,52 @@ def public_batches() -> Any:
 
 
 def current_frame(
-    conn: Connection, series: Sequence[str], *, public: bool = False, as_of: int | None = None
+    conn: Connection,
+    series: Sequence[str],
+    *,
+    public: bool = False,
+    as_of: int | None = None,
+    vintage: str | None = None,
 ) -> pd.DataFrame:
-    """Newest revision of every stored observation of these series, with the compared fields and revision.
+    """The current value of every stored observation of these series, with the compared fields, its revision and
+    vintage, and ``last_revision`` (the key's highest revision, of any vintage).
 
-    ``public``: the newest *published* revision (see :func:`public_batches`); ``as_of``: only observations
-    recorded up to this id (a reproducible snapshot).
+    The current value of a key is the newest revision of its latest vintage (:mod:`habmon.vintage`): a release
+    older than the stored one stays in the history without becoming current. ``public``: among *published*
+    revisions only (see :func:`public_batches`); ``as_of``: only observations recorded up to this id (a
+    reproducible snapshot); ``vintage``: the newest revision of that vintage only.
     """
     o = t.observation.c
-    columns = [*KEY, *COMPARED, "revision"]
+    b = t.batch.c
+    columns = [*KEY, *COMPARED, "revision", "vintage", "last_revision"]
     if not series:
         return pd.DataFrame(columns=columns)
-    latest_query = (
-        select(o.series, o.geo_code, o.period, o.disaggregation_key, func.max(o.revision).label("revision"))
+    key = [o.series, o.geo_code, o.period, o.disaggregation_key]
+    ranked_query = (
+        select(
+            *key,
+            *(o[c] for c in COMPARED),
+            o.revision,
+            b.vintage,
+            func.max(o.revision).over(partition_by=key).label("last_revision"),
+            func.row_number()
+            .over(partition_by=key, order_by=[func.coalesce(b.vintage, "").desc(), o.revision.desc()])
+            .label("rank"),
+        )
+        .join(t.batch, b.id == o.batch_id)
         .where(o.series.in_(list(series)))
-        .group_by(o.series, o.geo_code, o.period, o.disaggregation_key)
     )
     if public:
-        latest_query = latest_query.where(o.batch_id.in_(public_batches()))
+        ranked_query = ranked_query.where(o.batch_id.in_(public_batches()))
     if as_of is not None:
-        latest_query = latest_query.where(o.id <= as_of)
-    latest = latest_query.subquery()
+        ranked_query = ranked_query.where(o.id <= as_of)
+    if vintage is not None:
+        ranked_query = ranked_query.where(b.vintage == vintage)
+    ranked = ranked_query.subquery()
     query = select(
-        o.series,
-        o.geo_code,
-        o.period,
-        o.disaggregation_key,
-        o.value,
-        o.numerator,
-        o.denominator,
-        o.unit,
-        o.nature,
-        o.source,
-        o.revision,
-    ).join(
-        latest,
-        and_(
-            o.series == latest.c.series,
-            o.geo_code == latest.c.geo_code,
-            o.period == latest.c.period,
-            o.disaggregation_key == latest.c.disaggregation_key,
-            o.revision == latest.c.revision,
-        ),
-    )
+        *(ranked.c[c] for c in ["series", "geo_code", "period", "disaggregation_key"]),
+        *(ranked.c[c] for c in [*COMPARED, "revision", "vintage", "last_revision"]),
+    ).where(ranked.c.rank == 1)
     return records_frame(conn.execute(query).all(), columns)
 
 
@@ -118,24 +123,63 @@ def records_frame(rows: Sequence[Any], columns: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame.from_records([tuple(r) for r in rows], columns=list(columns))
 
 
-def compare(frame: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
-    """The frame with ``status`` (new / revised / unchanged), ``old_value`` and ``old_revision``."""
-    old = current.rename(columns={c: f"{c}_old" for c in [*COMPARED, "revision"]})
+def compare(frame: pd.DataFrame, current: pd.DataFrame, vintage: str | None = None) -> pd.DataFrame:
+    """The frame with ``status``, ``old_value``, ``old_revision``, ``old_vintage`` and ``last_revision``.
+
+    Status: ``new`` (no stored value), ``unchanged`` (equal to the current one), ``revised`` (differs), or — given
+    the frame's ``vintage`` — ``older`` where it differs from a current value of a newer vintage (it would be
+    kept in the history, not become current). See :func:`settle_older` for values of that vintage already stored.
+    """
+    carried = [*COMPARED, "revision", "vintage"]
+    old = current.rename(columns={c: f"{c}_old" for c in carried})
+    if "last_revision" not in old:
+        old = old.assign(last_revision=old["revision_old"])
+    if "vintage_old" not in old:
+        old = old.assign(vintage_old=None)
     merged = frame.merge(old, on=KEY, how="left", sort=False)
     exists = merged["revision_old"].notna()
     same = exists.copy()
     for column in COMPARED:
         a, b = merged[column], merged[f"{column}_old"]
         same &= (a == b) | (a.isna() & b.isna())
-    merged["status"] = np.where(~exists, "new", np.where(same, "unchanged", "revised"))
+    status = np.where(~exists, "new", np.where(same, "unchanged", "revised"))
+    if vintage is not None:
+        newer = merged["vintage_old"].notna() & (merged["vintage_old"].fillna("").astype(str) > vintage)
+        status = np.where((status == "revised") & newer.to_numpy(), "older", status)
+    merged["status"] = status
     merged["old_value"] = merged["value_old"]
     merged["old_revision"] = merged["revision_old"]
-    return merged.drop(columns=[f"{c}_old" for c in [*COMPARED, "revision"]])
+    merged["old_vintage"] = merged["vintage_old"]
+    return merged.drop(columns=[f"{c}_old" for c in carried])
+
+
+def settle_older(compared: pd.DataFrame, same_vintage: pd.DataFrame) -> pd.DataFrame:
+    """``older`` values equal to the stored value of their own vintage become ``unchanged`` (already in the
+    history: loading a release again stores nothing)."""
+    older = compared["status"] == "older"
+    if not older.any():
+        return compared
+    again = compare(compared.loc[older, [*KEY, *COMPARED]], same_vintage)
+    kept = np.where(again["status"].to_numpy() == "unchanged", "unchanged", "older")
+    compared = compared.copy()
+    compared.loc[older, "status"] = kept
+    return compared
+
+
+def compare_stored(conn: Connection, frame: pd.DataFrame, vintage: str, current: pd.DataFrame) -> pd.DataFrame:
+    """:func:`compare` a frame of this ``vintage`` with the current values, then :func:`settle_older` against the
+    values of the same vintage already stored."""
+    compared = compare(frame, current, vintage)
+    older = compared["status"] == "older"
+    if not older.any():
+        return compared
+    same = current_frame(conn, sorted(compared.loc[older, "series"].unique()), vintage=vintage)
+    return settle_older(compared, same)
 
 
 def counts(compared: pd.DataFrame) -> dict[str, int]:
     found = compared["status"].value_counts()
-    return {s: int(found.get(s, 0)) for s in ("new", "revised", "unchanged")}
+    return {s: int(found.get(s, 0)) for s in STATUSES}
 
 
 def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:

@@ -180,6 +180,7 @@ batch = Table(
     Column("organization", String(200)),
     Column("loaded_at", DateTime(timezone=True), nullable=False),
     Column("note", Text),
+    Column("vintage", String(7)),  # the release of the source: YYYY or YYYY-MM (migration 0012)
 )
 
 observation = Table(
@@ -229,6 +230,7 @@ submission = Table(
     Column("batch_id", ForeignKey("batch.id")),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("vintage", String(7)),  # declared by the submitter, or the month it was submitted (migration 0012)
     Index("ix_submission_sha", "content_sha256"),
 )
 

@@ -25,11 +25,13 @@ from habmon.ingest.formats.registry import Formats, ReadOptions
 from habmon.problems import HabmonError, NotFound, Problem, Report
 from habmon.store import bulk
 from habmon.store import tables as t
-from habmon.store.store import Batch, RevisionSummary, insert_id
+from habmon.store.database import insert_id
+from habmon.store.observations import Batch, RevisionSummary
 from habmon.submission.context import Context
 from habmon.submission.table import ROW, SHEET, SubmissionTable
 from habmon.submission.validate import Validated, validate
 from habmon.submission.workflow import DEFAULT_NATURE, Action, OrganizationType, State, next_state
+from habmon.vintage import month_of, parse_vintage
 
 CHUNK = 50_000
 # the organization types a role may submit as (a role not listed: any)
@@ -52,6 +54,7 @@ class SubmissionOutcome:
     encoding: str | None
     report: Report
     changes: Mapping[str, int]
+    vintage: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,12 +65,17 @@ class SubmissionOutcome:
             "rows": self.rows,
             "encoding": self.encoding,
             "changes": dict(self.changes),
+            "vintage": self.vintage,
             "report": self.report.to_dict(),
         }
 
 
 class SubmissionError(HabmonError):
     """A submission cannot be found or used."""
+
+
+class OlderVintage(SubmissionError):
+    """Approving would store values of an older vintage than the current ones: it needs an explicit decision."""
 
 
 def _now() -> datetime:
@@ -152,12 +160,15 @@ class Submissions:
         indicator: str | None = None,
         source_name: str | None = None,
         uncertainty: pd.DataFrame | None = None,
+        vintage: str | None = None,
     ) -> SubmissionOutcome:
         """Validate a file and, if it has no errors, store it as a submission (state validated).
 
         With errors nothing is stored. The same file sent again changes nothing. ``uncertainty``
         (survey estimates): SE, CI, n and design effect per observation key, staged with the rows.
+        ``vintage``: the release of the source (:mod:`habmon.vintage`); none declared: the month it is submitted.
         """
+        declared = parse_vintage(vintage)
         scoped = rule_for(self.principal, access.Action.SUBMIT) == Rule.OWN_SCOPE
         if not scoped:  # the public is refused here, a partner unless it submits for its own organization
             self.monitor.authorize(access.Action.SUBMIT, organization=organization)
@@ -182,7 +193,8 @@ class Submissions:
                 existing["rows"],
                 None,
                 Report(),
-                {"new": 0, "revised": 0, "unchanged": existing["rows"]},
+                {"new": 0, "revised": 0, "unchanged": existing["rows"], "older": 0},
+                existing["vintage"],
             )
         table = self.read(path, fmt=fmt, geo=geo, indicator=indicator, source_name=name)
         checked = self.check(table, organization_type=organization_type, source=source)
@@ -200,8 +212,10 @@ class Submissions:
         # the decision itself, on the places actually stored (the report above says which rows are outside)
         self.monitor.authorize(access.Action.SUBMIT, geo_codes=sorted(frame["geo"].unique()), organization=organization)
         with self.store.transaction() as conn:
-            changes = bulk.counts(bulk.compare(frame, self._current(conn, sorted(frame["series"].unique()))))
             now = _now()
+            dated = declared or month_of(now)
+            current = self._current(conn, sorted(frame["series"].unique()))
+            changes = bulk.counts(bulk.compare_stored(conn, frame, dated, current))
             sid = insert_id(
                 conn,
                 insert(t.submission).values(
@@ -218,6 +232,7 @@ class Submissions:
                     report=checked.report.to_dict(),
                     created_at=now,
                     updated_at=now,
+                    vintage=dated,
                 ),
             )
             conn.execute(insert(t.submission_file).values(submission_id=sid, content=content))
@@ -238,22 +253,32 @@ class Submissions:
                     "sha256": sha,
                     "rows": len(frame),
                     "organization": organization,
+                    "vintage": dated,
+                    "declared_vintage": declared is not None,
                     "warnings": len(checked.report.warnings),
                     **changes,
                 },
             )
             self._transition(conn, sid, State.SUBMITTED, Action.VALIDATE, None)
         return SubmissionOutcome(
-            sid, True, State.VALIDATED, table.format, table.rows, table.encoding, checked.report, changes
+            sid, True, State.VALIDATED, table.format, table.rows, table.encoding, checked.report, changes, dated
         )
 
     # -- workflow ------------------------------------------------------------------------
 
-    def approve(self, submission_id: int, comment: str | None = None) -> RevisionSummary:
-        """Record the submission's values as new revisions (locked until a new submission revises them)."""
+    def approve(
+        self, submission_id: int, comment: str | None = None, *, accept_older_vintage: bool = False
+    ) -> RevisionSummary:
+        """Record the submission's values as new revisions (locked until a new submission revises them).
+
+        Values of an older vintage than the current ones are kept in the history without becoming current; a
+        submission with such values is approved only with ``accept_older_vintage`` (:class:`OlderVintage`)."""
         with self.store.transaction() as conn:
             row = self._require(conn, submission_id, access.Action.APPROVE)
             state = next_state(State(row["state"]), Action.APPROVE)
+            staged = self.staged_frame(conn, submission_id)
+            if not accept_older_vintage:
+                self._refuse_older(conn, staged, row)
             batch = Batch(
                 kind="submission",
                 name=f"submission {submission_id}: {row['file_name']}",
@@ -262,8 +287,9 @@ class Submissions:
                 content_sha256=row["content_sha256"],
                 organization=row["organization"],
                 note=row["method_note"],
+                vintage=row["vintage"],
             )
-            summary = self.store.record_frame(self.staged_frame(conn, submission_id), batch, conn)
+            summary = self.store.record_frame(staged, batch, conn)
             conn.execute(
                 update(t.submission)
                 .where(t.submission.c.id == submission_id)
@@ -282,10 +308,27 @@ class Submissions:
                     "new": summary.new,
                     "revised": summary.revised,
                     "unchanged": summary.unchanged,
+                    "older": summary.older,
+                    "accepted_older_vintage": accept_older_vintage and summary.older > 0,
                     "comment": comment,
                 },
             )
             return summary
+
+    def _refuse_older(self, conn: Connection, staged: pd.DataFrame, row: Mapping[str, Any]) -> None:
+        current = bulk.current_frame(conn, sorted(staged["series"].unique()))
+        compared = bulk.compare_stored(conn, staged, row["vintage"], current)
+        older = compared[compared["status"] == "older"]
+        if older.empty:
+            return
+        newer = ", ".join(sorted(older["old_vintage"].astype(str).unique()))
+        raise OlderVintage(
+            f"submission {row['id']} holds {len(older)} value(s) of vintage {row['vintage']}, older than the "
+            f"stored ones of vintage {newer}: approved, they stay in the history and do not become current",
+            expected="an explicit decision to approve values of an older vintage",
+            found=f"{len(older)} value(s) of vintage {row['vintage']} against vintage {newer}",
+            hint="approve with --accept-older-vintage (API: accept_older_vintage=true), or return the submission",
+        )
 
     def publish(self, submission_id: int, comment: str | None = None) -> None:
         with self.store.transaction() as conn:
@@ -357,11 +400,11 @@ class Submissions:
             return self._require(conn, submission_id, access.Action.READ_SUBMISSION)
 
     def changes(self, submission_id: int, limit: int | None = 1000) -> list[dict[str, Any]]:
-        """Each staged value against the stored one: new, revised (old → new) or unchanged; revised first."""
+        """Each staged value against the stored one: new, revised (old → new), unchanged, or older (of an older
+        vintage than the current value: kept in the history, not current); older first, then revised."""
         with self.store.engine.connect() as conn:
-            staged = self.staged_frame(conn, submission_id)
-            compared = bulk.compare(staged, self._current(conn, sorted(staged["series"].unique())))
-        order = compared["status"].map({"revised": 0, "new": 1, "unchanged": 2})
+            vintage, compared = self._compared(conn, submission_id)
+        order = compared["status"].map({"older": 0, "revised": 1, "new": 2, "unchanged": 3})
         compared = compared.assign(_order=order).sort_values(["_order", "source_row"], kind="stable")
         if limit is not None:
             compared = compared.head(limit)
@@ -374,11 +417,24 @@ class Submissions:
                 "status": r.status,
                 "old": None if pd.isna(r.old_value) else float(r.old_value),
                 "old_revision": None if pd.isna(r.old_revision) else int(r.old_revision),
+                "old_vintage": None if pd.isna(r.old_vintage) else str(r.old_vintage),
                 "new": float(r.value),
+                "vintage": vintage,
                 "source_row": int(r.source_row),
             }
             for r in compared.itertuples(index=False)
         ]
+
+    def change_counts(self, submission_id: int) -> dict[str, int]:
+        """How many staged values are new, revised, unchanged and of an older vintage (see :meth:`changes`)."""
+        with self.store.engine.connect() as conn:
+            return bulk.counts(self._compared(conn, submission_id)[1])
+
+    def _compared(self, conn: Connection, submission_id: int) -> tuple[str | None, pd.DataFrame]:
+        vintage = self._require(conn, submission_id, access.Action.READ_SUBMISSION)["vintage"]
+        staged = self.staged_frame(conn, submission_id)
+        current = self._current(conn, sorted(staged["series"].unique()))
+        return vintage, bulk.compare_stored(conn, staged, vintage, current)
 
     def staged_frame(self, conn: Connection, submission_id: int) -> pd.DataFrame:
         """The submission's staged rows as an observation frame (plus ``source_row``)."""

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from habmon.problems import Problem, Report
@@ -74,6 +75,12 @@ class Computation:
 def design_of(recipe: Recipe, lonely_psu: LonelyPSU) -> Design:
     d = recipe.design
     return Design(d.weight, d.psu, d.strata, d.fpc, lonely_psu, d.weight_divisor)
+
+
+def in_recipe_domain(recipe: Recipe, values: pd.Series) -> npt.NDArray[np.bool_]:
+    """Which of ``values`` (the domain variable, per record or per cell) fall in the recipe's domain."""
+    assert recipe.domain is not None
+    return np.asarray(pd.to_numeric(values, errors="coerce").isin(recipe.domain.codes).to_numpy(), dtype=bool)
 
 
 def by_problems(recipe: Recipe, by: Sequence[str]) -> list[Problem]:
@@ -184,15 +191,19 @@ def compute(
         return Computation(recipe.indicator, design, tuple(by), report=Report.of(classified.problems))
     variables = tuple(recipe.disaggregations[b] for b in by)
     within = ~np.isnan(classified.y)
-    domain = ""
-    if recipe.domain is not None and recipe.domain.variable not in variables:
-        within &= frame[recipe.domain.variable].isin(recipe.domain.codes).to_numpy()
-        domain = recipe.domain.label
+    in_domain = within
+    if recipe.domain is not None:
+        in_domain = within & in_recipe_domain(recipe, frame[recipe.domain.variable])
+        if recipe.domain.variable not in variables:
+            within = in_domain
     y = np.nan_to_num(classified.y)
     rows: list[EstimateRow] = []
     for names in ((), tuple(by)) if by else ((),):
-        d = domains(frame, tuple(recipe.disaggregations[b] for b in names), within)
+        # the whole estimate is the indicator's: within the recipe's domain even when the domain variable is
+        # also a disaggregation (11.1.1 by urban/rural: the total is urban; rural is shown beside it)
+        d = domains(frame, tuple(recipe.disaggregations[b] for b in names), within if names else in_domain)
         rows += estimate_rows(names, d.labels, mean(a, y, d.group, d.count), level)
+    domain = recipe.domain.label if recipe.domain is not None else ""
     return Computation(
         recipe.indicator,
         design,

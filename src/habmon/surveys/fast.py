@@ -26,7 +26,15 @@ import duckdb
 from habmon.problems import Report
 from habmon.surveys import cells as cell_estimators
 from habmon.surveys.classify import UNCLASSIFIED, Labels
-from habmon.surveys.compute import Computation, EstimateRow, by_problems, compute, design_of, estimate_rows
+from habmon.surveys.compute import (
+    Computation,
+    EstimateRow,
+    by_problems,
+    compute,
+    design_of,
+    estimate_rows,
+    in_recipe_domain,
+)
 from habmon.surveys.design import LonelyPSU
 from habmon.surveys.domains import domains
 from habmon.surveys.microdata import FORMATS, read_microdata
@@ -113,9 +121,12 @@ def compute_fast(
         return Declined("the fpc is not one value per stratum")
     if lonely_psu == LonelyPSU.FAIL and a.lonely_strata().size:
         return Declined("a stratum with one PSU under the rule 'fail'")
+    in_domain = found.within
+    if recipe.domain is not None and recipe.domain.variable in variables:  # the whole estimate: the domain only
+        in_domain = found.within & in_recipe_domain(recipe, found.frame[recipe.domain.variable])
     rows: list[EstimateRow] = []
     for names in ((), tuple(by)) if by else ((),):
-        d = domains(found.frame, tuple(recipe.disaggregations[b] for b in names), found.within)
+        d = domains(found.frame, tuple(recipe.disaggregations[b] for b in names), found.within if names else in_domain)
         est = cell_estimators.mean(a, found.sums, d.group, d.count)
         rows += estimate_rows(names, d.labels, est, level)
     return Computation(
@@ -126,7 +137,7 @@ def compute_fast(
         Report(),
         found.checks["excluded"],
         classified.skipped,
-        recipe.domain.label if recipe.domain is not None and recipe.domain.variable not in variables else "",
+        recipe.domain.label if recipe.domain is not None else "",
     )
 
 

@@ -22,10 +22,11 @@ import pandas as pd
 from sqlalchemy import insert, select, update
 
 from habmon.access.model import Action
+from habmon.engine.backends import current_settings
 from habmon.problems import HabmonError, InvalidDocument, NotFound, Problem, Report
 from habmon.store import bulk
 from habmon.store import tables as t
-from habmon.store.store import insert_id
+from habmon.store.database import insert_id
 from habmon.submission.context import Context
 from habmon.submission.service import SubmissionOutcome, Submissions
 from habmon.submission.workflow import OrganizationType
@@ -33,7 +34,7 @@ from habmon.surveys.compute import Computation, EstimateRow, design_of
 from habmon.surveys.design import Design, LonelyPSU
 from habmon.surveys.fast import compute_file
 from habmon.surveys.microdata import Microdata, read_microdata, sha256_of
-from habmon.surveys.recipe import RECIPES_DIR, load_recipe
+from habmon.surveys.recipe import RECIPES_DIR, Recipe, RecipeDesign, load_recipe
 
 # disaggregations of a recipe that map onto the registry's dimensions (others stay in the computation)
 DIMENSIONS: dict[str, tuple[str, dict[str, str]]] = {
@@ -164,8 +165,9 @@ class Surveys:
                 found=f"SHA-256 {sha}",
                 hint="register the new file as a new survey",
             )
-        recipe = load_recipe(indicator).for_survey(name)
-        result = compute_file(path, recipe, by=by, lonely_psu=lonely_psu)  # Parquet, CSV: DuckDB
+        recipe = _recipe_for(survey, indicator)
+        threads = current_settings().duckdb_threads  # HABMON_DUCKDB_THREADS, like the monitoring run's engine
+        result = compute_file(path, recipe, by=by, lonely_psu=lonely_psu, threads=threads)  # Parquet, CSV: DuckDB
         if not result.ok:
             raise SurveyError(f"{path.name}: {indicator} cannot be computed", result.report)
         recipe_sha = hashlib.sha256((RECIPES_DIR / f"{indicator}.yaml").read_bytes()).hexdigest()
@@ -248,10 +250,10 @@ class Surveys:
                 found=f"recipe SHA-256 {recipe_sha}",
                 hint="compute the estimates again",
             )
-        recipe = load_recipe(indicator).for_survey(name)
+        survey = self.show(name)
+        recipe = _recipe_for(survey, indicator)
         by = tuple(stored["by"])
-        variables = {recipe.disaggregations[b] for b in by if b in recipe.disaggregations}
-        domain = recipe.domain.label if recipe.domain is not None and recipe.domain.variable not in variables else ""
+        domain = recipe.domain.label if recipe.domain is not None else ""
         result = Computation(
             indicator,
             design_of(recipe, LonelyPSU(stored["lonely_psu"])),
@@ -260,7 +262,7 @@ class Surveys:
             excluded=int(stored["excluded"]),
             domain=domain,
         )
-        outcome, not_submitted = self._submit(self.show(name), result)
+        outcome, not_submitted = self._submit(survey, result)
         with self.store.transaction() as conn:
             conn.execute(
                 update(t.survey_computation)
@@ -343,6 +345,20 @@ class Surveys:
         if outcome.submission_id is None:
             raise SurveyError("the estimates were refused as a submission", outcome.report)
         return outcome, skipped
+
+
+def _recipe_for(survey: Mapping[str, Any], indicator: str) -> Recipe:
+    """The indicator's recipe with the survey's overrides, estimated on the design the survey was registered
+    with (its weight, PSU, strata, fpc and weight divisor — not the recipe's defaults)."""
+    design = survey["design"]
+    registered = RecipeDesign(
+        weight=design["weight"],
+        weight_divisor=float(design.get("weight_divisor", 1.0)),
+        psu=design.get("psu"),
+        strata=design.get("strata"),
+        fpc=design.get("fpc"),
+    )
+    return load_recipe(indicator).for_survey(survey["name"]).model_copy(update={"design": registered})
 
 
 def _estimate_row(stored: dict[str, Any]) -> EstimateRow:

@@ -20,7 +20,7 @@ from starlette.routing import compile_path
 from habmon.engine.aggregate import NotAggregable
 from habmon.engine.backends import EngineUnavailable
 from habmon.problems import HabmonError, InvalidDocument, NotFound
-from habmon.store.store import DatabaseUnavailable
+from habmon.store.database import DatabaseUnavailable
 from habmon.web.render import Renderer, json_response, wants_json
 from habmon.web.requestlog import CURRENT_REQUEST, request_id_of
 

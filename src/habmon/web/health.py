@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy.exc import SQLAlchemyError
 
 from habmon import __version__
-from habmon.store.store import schema_head
+from habmon.store.database import schema_head
 from habmon.web.app import Site
 from habmon.web.render import json_response
 

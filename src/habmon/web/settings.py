@@ -9,7 +9,7 @@ LANGUAGES = ("en", "zh")
 
 @dataclass(frozen=True, slots=True)
 class WebSettings:
-    database: str | None = None  # SQLAlchemy URL; None = the embedded default (see habmon.store.store.default_url)
+    database: str | None = None  # SQLAlchemy URL; None = the embedded default (see habmon.store.database.default_url)
     default_language: str = "en"
     max_upload_bytes: int = 20_000_000
     secure_cookies: bool = False  # set True behind HTTPS

@@ -73,6 +73,7 @@ class SubmissionOut(SubmissionSummary):
     content_sha256: str
     source: str | None
     method_note: str | None
+    vintage: str | None = Field(description="the release of the source (YYYY or YYYY-MM)")
     warnings: int
 
 
@@ -85,6 +86,7 @@ class Changes(BaseModel):
     new: int = 0
     revised: int = 0
     unchanged: int = 0
+    older: int = Field(0, description="values of an older vintage than the stored ones (history only)")
 
 
 class SubmissionCreated(BaseModel):
@@ -95,6 +97,7 @@ class SubmissionCreated(BaseModel):
     rows: int
     encoding: str | None
     changes: Changes
+    vintage: str | None = Field(description="declared, or the month of submission")
     report: ReportOut
 
 
@@ -103,10 +106,12 @@ class ChangeOut(BaseModel):
     geo: str
     period: int
     disaggregation: dict[str, str]
-    status: str = Field(description="new, revised or unchanged")
+    status: str = Field(description="new, revised, unchanged or older (of an older vintage than the stored value)")
     old: float | None
     old_revision: int | None
+    old_vintage: str | None
     new: float
+    vintage: str | None
     source_row: int
 
 
@@ -117,6 +122,14 @@ class ChangeList(BaseModel):
 
 class Comment(BaseModel):
     comment: str | None = Field(None, max_length=2000)
+
+
+class Approval(Comment):
+    accept_older_vintage: bool = Field(
+        False,
+        strict=True,
+        description="approve although values are of an older vintage than the stored ones (history only)",
+    )
 
 
 class ReturnComment(BaseModel):
@@ -210,6 +223,9 @@ def register(site: Site) -> None:
         format: Annotated[str | None, Form(max_length=20, description="csv, xlsx, sdmx or opensdg")] = None,
         geo: Annotated[str | None, Form(max_length=40, description="place of an Open SDG file")] = None,
         indicator: Annotated[str | None, Form(max_length=40, description="indicator of an Open SDG file")] = None,
+        vintage: Annotated[
+            str | None, Form(max_length=20, description="release of the source: YYYY or YYYY-MM (default: this month)")
+        ] = None,
     ) -> Response:
         """Validate a file and store it as a submission (state validated). With errors nothing is stored: 422."""
         defaults = form_defaults(who)
@@ -224,6 +240,7 @@ def register(site: Site) -> None:
                 geo=(geo or "").strip() or None,
                 indicator=(indicator or "").strip() or None,
                 source_name=path.name,
+                vintage=vintage,
             )
         if outcome.submission_id is None:
             raise InvalidDocument(path.name, outcome.report)
@@ -303,14 +320,27 @@ def register(site: Site) -> None:
             dependencies=[refused_early(action)],
         )
 
-    add_step(
-        "approve",
-        "approveSubmission",
-        Action.APPROVE,
-        "Approve",
-        "Approve a validated submission: its values become stored revisions (officers, not for a submission they "
-        "sent themselves, and administrators).",
+    @router.post(
+        "/submissions/{submission_id}/approve",
+        operation_id="approveSubmission",
+        summary="Approve",
+        response_model=SubmissionOut,
+        dependencies=[refused_early(Action.APPROVE)],
     )
+    def approve_submission(
+        request: Request,
+        tasks: BackgroundTasks,
+        who: CurrentPrincipal,
+        submission_id: SubmissionId,
+        body: Annotated[Approval | None, Body()] = None,
+    ) -> Response:
+        """Approve a validated submission: its values become stored revisions (officers, not for a submission they
+        sent themselves, and administrators). Values of an older vintage than the stored ones need
+        ``accept_older_vintage`` (409 without it): they are kept in the history and do not become current."""
+        approval = body or Approval()
+        older = approval.accept_older_vintage
+        take(site, STEPS["approve"], who, submission_id, approval.comment, tasks, accept_older_vintage=older)
+        return json_response(request, submission_out(service(who).get(submission_id)))
 
     @router.post(
         "/submissions/{submission_id}/return",

@@ -35,7 +35,8 @@ from habmon.ingest.formats import registry as formats
 from habmon.ingest.formats.excel import LANGUAGES as TEMPLATE_LANGUAGES
 from habmon.ingest.formats.excel import write_template
 from habmon.problems import InvalidDocument
-from habmon.submission.service import ORGANIZATION_TYPES, SubmissionOutcome, Submissions
+from habmon.store import bulk
+from habmon.submission.service import ORGANIZATION_TYPES, OlderVintage, SubmissionOutcome, Submissions
 from habmon.submission.workflow import TRANSITIONS, OrganizationType, State, WorkflowError
 from habmon.submission.workflow import Action as Step
 from habmon.web.app import Site
@@ -47,6 +48,7 @@ from habmon.web.uploads import saved
 
 DIFF_LIMIT = 1000
 register_status(WorkflowError, 409)  # the submission's state does not allow the step: a conflict, not bad input
+register_status(OlderVintage, 409)  # values of an older vintage than the stored ones: approving needs a decision
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 REVIEW_STATES = (State.VALIDATED, State.APPROVED)
 
@@ -65,16 +67,18 @@ class WorkflowStep:
 
     step: Step
     permission: Permission
-    run: Callable[[Submissions, int, str | None], object]
+    run: Callable[[Submissions, int, str | None, bool], object]  # (…, comment, accept an older vintage)
     needs_comment: bool = False
     changes_public_figures: bool = False  # publishing: the aggregates and progress need a new monitoring run
 
 
 STEPS: dict[str, WorkflowStep] = {
-    "approve": WorkflowStep(Step.APPROVE, Permission.APPROVE, lambda s, i, c: s.approve(i, c or None)),
-    "return": WorkflowStep(Step.RETURN, Permission.RETURN, lambda s, i, c: s.return_(i, c or ""), True),
+    "approve": WorkflowStep(
+        Step.APPROVE, Permission.APPROVE, lambda s, i, c, older: s.approve(i, c or None, accept_older_vintage=older)
+    ),
+    "return": WorkflowStep(Step.RETURN, Permission.RETURN, lambda s, i, c, _older: s.return_(i, c or ""), True),
     "publish": WorkflowStep(
-        Step.PUBLISH, Permission.PUBLISH, lambda s, i, c: s.publish(i, c or None), changes_public_figures=True
+        Step.PUBLISH, Permission.PUBLISH, lambda s, i, c, _older: s.publish(i, c or None), changes_public_figures=True
     ),
 }
 
@@ -85,10 +89,18 @@ def submissions_for(site: Site, who: Principal) -> Submissions:
 
 
 def take(
-    site: Site, step: WorkflowStep, who: Principal, submission_id: int, comment: str | None, tasks: BackgroundTasks
+    site: Site,
+    step: WorkflowStep,
+    who: Principal,
+    submission_id: int,
+    comment: str | None,
+    tasks: BackgroundTasks,
+    *,
+    accept_older_vintage: bool = False,
 ) -> None:
-    """Take a workflow step; a publication queues a new monitoring run so public pages show the new values."""
-    step.run(submissions_for(site, who), submission_id, comment)
+    """Take a workflow step; a publication queues a new monitoring run so public pages show the new values.
+    ``accept_older_vintage``: the reviewer's explicit decision to approve values of an older vintage."""
+    step.run(submissions_for(site, who), submission_id, comment, accept_older_vintage)
     if step.changes_public_figures and site.services.settings.run_after_publish:
         ask_for_run(site, who, tasks)
 
@@ -108,7 +120,7 @@ STATE_LABELS: dict[str, str] = {
 }
 STEP_LABELS: dict[str, str] = {"approve": _("Approve"), "return": _("Return"), "publish": _("Publish")}
 # problem severities and the status of a value against the stored one, as the templates show them
-WORDS = (_("error"), _("warning"), _("new"), _("revised"), _("unchanged"))
+WORDS = (_("error"), _("warning"), _("new"), _("revised"), _("unchanged"), _("older vintage"))
 ORGANIZATION_TYPE_LABELS: dict[str, str] = {
     OrganizationType.MEMBER_STATE: _("member state"),
     OrganizationType.SECRETARIAT: _("secretariat"),
@@ -157,12 +169,13 @@ def detail(row: Mapping[str, Any]) -> dict[str, Any]:
         "content_sha256": row["content_sha256"],
         "source": row["source"],
         "method_note": row["method_note"],
+        "vintage": row.get("vintage"),
         "report": row["report"],
     }
 
 
 def change_counts(changes: list[dict[str, Any]]) -> dict[str, int]:
-    return {status: sum(1 for c in changes if c["status"] == status) for status in ("new", "revised", "unchanged")}
+    return {status: sum(1 for c in changes if c["status"] == status) for status in bulk.STATUSES}
 
 
 def organization_types_for(principal: Principal) -> list[str]:
@@ -178,6 +191,7 @@ def form_defaults(principal: Principal, previous: Mapping[str, Any] | None = Non
             "organization_type": previous.get("organization_type") or "",
             "source": previous.get("source") or "",
             "method_note": previous.get("method_note") or "",
+            "vintage": previous.get("vintage") or "",
         }
     default_type = DEFAULT_ORGANIZATION_TYPE.get(principal.role, OrganizationType.MEMBER_STATE)
     return {
@@ -185,6 +199,7 @@ def form_defaults(principal: Principal, previous: Mapping[str, Any] | None = Non
         "organization_type": str(default_type),
         "source": "",
         "method_note": "",
+        "vintage": "",
     }
 
 
@@ -272,6 +287,7 @@ def register(site: Site) -> None:
         format: Annotated[str, Form(max_length=20)] = "",
         geo: Annotated[str, Form(max_length=40)] = "",
         indicator: Annotated[str, Form(max_length=40)] = "",
+        vintage: Annotated[str, Form(max_length=20)] = "",
     ) -> Response:
         defaults = form_defaults(who)
         org = organization.strip() or defaults["organization"]
@@ -287,6 +303,7 @@ def register(site: Site) -> None:
                 geo=geo.strip() or None,
                 indicator=indicator.strip() or None,
                 source_name=path.name,
+                vintage=vintage.strip() or None,
             )
         if outcome.submission_id is not None:
             if wants_json(request):
@@ -305,6 +322,7 @@ def register(site: Site) -> None:
             "format": format,
             "geo": geo,
             "indicator": indicator,
+            "vintage": vintage,
         }
         lang = language(request, services.settings)
         data = {"file_name": path.name, "outcome": outcome_data(outcome), "form": upload_form(site, who, lang, values)}
@@ -314,8 +332,12 @@ def register(site: Site) -> None:
 
     @page_route(router, "/review", name="review")
     def review_queue(request: Request, who: CurrentPrincipal) -> Response:
-        rows = service(who).queue()
+        submissions = service(who)
+        rows = submissions.queue()
         items = [{**summary(r), "steps": steps_for(who, r)} for r in rows]
+        for item in items:  # values of an older vintage than the stored ones need the reviewer's decision
+            if item["state"] == State.VALIDATED:
+                item["older_vintage"] = submissions.change_counts(item["id"])["older"]
         data = {
             "to_approve": [i for i in items if i["state"] == State.VALIDATED],
             "to_publish": [i for i in items if i["state"] == State.APPROVED],
@@ -363,8 +385,10 @@ def register(site: Site) -> None:
             submission_id: int,
             tasks: BackgroundTasks,
             comment: Annotated[str, Form(max_length=2000)] = "",
+            accept_older_vintage: Annotated[bool, Form()] = False,
         ) -> Response:
-            take(site, step, who, submission_id, comment.strip() or None, tasks)
+            older = accept_older_vintage and step.step == Step.APPROVE
+            take(site, step, who, submission_id, comment.strip() or None, tasks, accept_older_vintage=older)
             row = service(who).get(submission_id)
             if wants_json(request):
                 return site.renderer.respond(request, Page("", detail(row)))
