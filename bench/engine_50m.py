@@ -255,7 +255,8 @@ def specs_of(directory: Path) -> list[dict[str, Any]]:
 def run_habmon(directory: Path, engine: str, memory_limit: str) -> dict[str, Any]:
     """habmon.engine.panel on habmon's own backend (DuckDB threads=2, or Spark local[2])."""
     from habmon.engine.backends import connect
-    from habmon.engine.panel import IndicatorSpec, Panel, materialized, period_range
+    from habmon.engine.panel import Panel, materialized, period_range
+    from habmon.engine.panel_spec import IndicatorSpec
     from habmon.indicators.model import AggregationMethod, Direction
 
     steps: dict[str, float] = {}

@@ -13,14 +13,9 @@ import pandas as pd
 import pytest
 
 from habmon.engine.aggregate import Level, NotAggregable
-from habmon.engine.panel import (
-    AGGREGATE_COLUMNS,
-    IndicatorSpec,
-    Panel,
-    engagement_frame,
-    materialized,
-    membership_frame,
-)
+from habmon.engine.panel import Panel, materialized
+from habmon.engine.panel_aggregates import AGGREGATE_COLUMNS
+from habmon.engine.panel_spec import IndicatorSpec, engagement_frame, membership_frame
 from habmon.geo.model import ALWAYS, Geography, GeoUnit, Hierarchy, Membership, UnitKind, Validity
 from habmon.indicators.model import AggregationMethod, Direction
 from habmon.methods.comparison import compare
@@ -132,7 +127,7 @@ def reference_aggregates(
                     ]
                     if not geos:
                         continue
-                    wsum = vw = positive = plain = reported_w = 0.0
+                    wsum = vw = positive = plain = reported_w = own_w = valued_w = filled_w = 0.0
                     reported = imputed = 0
                     for g in geos:
                         w = weight.get((spec.weight, g, year), 0.0) if spec.weight else 1.0
@@ -144,6 +139,10 @@ def reference_aggregates(
                         reported += 1
                         imputed += used != year
                         reported_w += w
+                        own_w += w if used == year else 0.0
+                        counted = w if spec.method != WM or w > 0 else 0.0  # the weight this value has in the mean
+                        valued_w += counted
+                        filled_w += counted if used != year else 0.0
                         plain += value
                         if w > 0:
                             vw += value * w
@@ -151,15 +150,22 @@ def reference_aggregates(
                     mean = vw / positive if positive else None
                     value_ = mean if spec.method == WM else (plain if reported else None)
                     coverage = reported_w / wsum if wsum else None
+                    own = own_w / wsum if wsum else None
                     out[(level, group, spec.indicator, key, year)] = {
                         "value": value_,
                         "coverage": coverage,
                         "units_reported": reported,
                         "units_total": len(geos),
                         "imputed_units": imputed,
-                        "published": coverage is not None and coverage >= spec.min_coverage,
+                        "coverage_reported": own,
+                        "filled_share": filled_w / valued_w if valued_w else None,
+                        "published": own is not None and value_ is not None and own >= spec.min_coverage,
                         "people": value_ / 100 * wsum if spec.people and value_ is not None else None,
                     }
+    for (level, _group, indicator, key, year), row in out.items():  # the world: only when its regions are published
+        regions = [r for (lv, _, i, k, y), r in out.items() if (lv, i, k, y) == ("region", indicator, key, year)]
+        if level == "world" and not all(r["published"] for r in regions):
+            row["published"] = False
     return out
 
 
@@ -219,7 +225,11 @@ def test_sum_counts_members_and_fills_one_year(series_of: Any) -> None:
     # p1 and p2 from 2001, p4 from 2003 (each one year away), p5 reports 0 in 2002, p3 nothing; every member weighs 1
     assert world_2002["value"] == pytest.approx(100 + 200 + 50 + 0)
     assert (world_2002["units_reported"], world_2002["imputed_units"]) == (4, 3)
-    assert world_2002["coverage"] == pytest.approx(4 / 5) and world_2002["published"]
+    assert world_2002["coverage"] == pytest.approx(4 / 5)
+    # … but only p5 reports 2002 itself: coverage by reported values 1/5, three of the four counted values filled;
+    # the publication rule (60 %) is judged on the reported coverage, so 2002 is an estimate, not published
+    assert world_2002["coverage_reported"] == pytest.approx(1 / 5)
+    assert world_2002["filled_share"] == pytest.approx(3 / 4) and not world_2002["published"]
     assert world_2002["people"] is None or math.isnan(world_2002["people"])
     world_2003 = rows[("world", "001", "B", "", 2003)]
     assert world_2003["value"] == pytest.approx(50.0 + 0.0)  # p4 and p5 (2002); 2001 is beyond B's gap of 1
@@ -398,7 +408,10 @@ def test_a_missing_member_takes_its_regions_weighted_mean_outside_the_coverage(s
     # (without the regional means it would be the reporters' mean, (1000 + 9000 + 16000) / 800 = 32.5)
     assert world["value"] == pytest.approx(35.0) and world["people"] == pytest.approx(35.0 / 100 * 1500)
     assert (world["units_reported"], world["imputed_units"], world["units_total"]) == (3, 2, 5)
-    assert world["coverage"] == pytest.approx(800 / 1500) and world["published"]
+    assert world["coverage"] == pytest.approx(800 / 1500) and world["coverage_reported"] == pytest.approx(800 / 1500)
+    # p3 (w 100) and p5 (w 600) are estimated: 700 of the value's 1500; the world meets 50 % itself, but R2 (40 %)
+    # does not, and the world is published for a year only when its regions are
+    assert world["filled_share"] == pytest.approx(700 / 1500) and not r2["published"] and not world["published"]
     # G (p1, p4) has both values: nothing estimated
     g = rows[("group", "G", "D", "", 2002)]
     assert g["value"] == pytest.approx((10 * 100 + 40 * 400) / 500) and g["imputed_units"] == 0

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from habmon.cli.main import app
 from habmon.engine.aggregate import Level
-from habmon.engine.service import aggregate_disaggregations, lnob
+from habmon.engine.parts import aggregate_disaggregations, lnob
 from habmon.indicators.model import Direction
 from habmon.methods.lnob import check_parts, gaps, recombine
 from habmon.observation import Nature, Observation

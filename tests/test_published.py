@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from habmon.cli.main import app
-from habmon.engine.service import compare_published
+from habmon.engine.published import compare_published
 from habmon.geo.model import UnitKind
 from habmon.ingest.files import data_dir
 from habmon.ingest.geography import build_geography

@@ -10,8 +10,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from habmon.engine.aggregate import Level
+from habmon.engine.progress import progress_of
 from habmon.engine.run import compute, run_results
-from habmon.engine.service import aggregate_indicator, progress_of
+from habmon.engine.service import aggregate_indicator
 from habmon.methods.progress import Method, Status
 from habmon.services import Monitor
 from habmon.store import tables as t

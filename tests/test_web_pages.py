@@ -184,8 +184,12 @@ def test_the_plans_yearly_targets_are_judged_on_the_page_as_in_the_api(web: Test
     (unsd,) = web.get("/api/v1/progress?indicator=11.1.1&geo=001&method=unsd").json()["items"]
     (statcan,) = web.get("/api/v1/progress?indicator=11.1.1&geo=001&method=statcan").json()["items"]
     assert [(m["year"], m["target"], m["status"]) for m in unsd["milestones"]] == [
-        (2026, 24.8, "met"), (2027, 24.5, "regression"), (2028, 24.2, "regression"), (2029, 23.9, "regression")
+        (2026, 24.8, "regression"), (2027, 24.5, "regression"), (2028, 24.2, "regression"), (2029, 23.9, "regression")
     ]  # fmt: skip
+    # 2026: 2022's 24.78 is below 24.8, but the trend (24.70 in 2020 → 24.78) projects 24.96 — a decrease is wanted,
+    # so the year's target is missed, not "met" (issue #18)
+    start, end = unsd["baseline"]["value"], unsd["latest"]["value"]  # 24.698 (2020) → 24.784 (2022), like for like
+    assert unsd["milestones"][0]["projected"] == pytest.approx(end * (end / start) ** 2)  # 24.96 > 24.8
     assert unsd["milestones"][-1]["score"] == pytest.approx(unsd["score"])  # 2029: the target progress aims at
     table = parse(web.get("/indicators/11.1.1").text).tables["milestones"]
     status_text = {"met": "Target met", "regression": "Regression", "deterioration": "Deterioration"}
@@ -196,6 +200,25 @@ def test_the_plans_yearly_targets_are_judged_on_the_page_as_in_the_api(web: Test
          status_text[m["status"]], status_text[s["status"]]]
         for m, s in zip(unsd["milestones"], statcan["milestones"], strict=True)
     ]  # fmt: skip
+
+
+def test_one_baseline_in_the_targets_table_the_progress_table_and_the_chart(web: TestClient) -> None:
+    """The world's 11.1.1 progress starts from the like-for-like panel of 2020 (24.70 %); the targets table and the
+    chart's baseline marker show that same point, the plan's stated 24.8 % (2022) beside it as stated."""
+    page = web.get("/indicators/11.1.1.json").json()
+    (world,) = [r for r in page["progress"] if r["geo"] == "001"]
+    starts = {(m["baseline"]["year"], m["baseline"]["value"]) for m in world["methods"].values()}
+    assert len(starts) == 1
+    ((year, value),) = starts
+    assert year == 2020 and value == pytest.approx(24.698, abs=0.001)
+    assert (page["baseline"]["year"], page["baseline"]["value"]) == (year, value) and page["baseline"]["from_run"]
+    assert page["baseline"]["stated"] == {"value": 24.8, "year": 2022}
+    (marker,) = [m for m in page["chart"]["markers"] if m["kind"] == "baseline"]
+    assert (marker["year"], marker["value"]) == (year, value)
+    html = web.get("/indicators/11.1.1").text
+    opened = html.index('<table class="targets">')
+    targets = html[opened : html.index("</table>", opened)]
+    assert f'<td>2020</td><td class="num">{two(value)}' in targets and "Stated in the plan" in html
 
 
 def shipped_kenya_2022() -> float:

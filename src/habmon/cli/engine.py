@@ -44,6 +44,9 @@ def aggregate_command(
             return
         ind, rows = view.indicator, view.rows
         columns = ["M49", "name", "value", "people", "coverage", "units reported (imputed)", "published"]
+        wide = view.published is None  # room for the coverage by reported values and the filled share
+        if wide:
+            columns[5:5] = ["reported", "filled"]
         if view.published is not None:
             columns += ["published value", "difference", "own-value coverage"]
         body = []
@@ -54,8 +57,16 @@ def aggregate_command(
                 "—" if r.value is None else f"{r.value:.2f}",
                 "" if r.people is None else f"{r.people / 1e6:,.1f} million",
                 "—" if r.coverage is None else f"{r.coverage:.1%} {bar(r.coverage, 1.0, 10)}",
+                *(
+                    [
+                        "—" if r.coverage_reported is None else f"{r.coverage_reported:.1%}",
+                        "—" if r.filled_share is None else f"{r.filled_share:.1%}",
+                    ]
+                    if wide
+                    else []
+                ),
                 f"{r.units_reported}/{r.units_total} ({r.imputed_units})",
-                "yes" if r.published else "no (coverage below the rule)",
+                "yes" if r.published else "no (estimate: reported coverage or a region below the rule)",
             ]
             if view.published is not None:
                 p = view.published.get(r.code)
@@ -168,7 +179,7 @@ def progress_command(
     json_output: JsonOpt = False,
 ) -> None:
     """Progress towards the target (UNSD progress chart or Statistics Canada method); aggregates like for like."""
-    from habmon.engine.service import progress_of
+    from habmon.engine.progress import progress_of
     from habmon.methods.progress import Method
 
     with handled(json_output):
@@ -221,7 +232,7 @@ def lnob_command(
     json_output: JsonOpt = False,
 ) -> None:
     """Leave no one behind: each population group against the total, and the trend of the gap."""
-    from habmon.engine.service import lnob
+    from habmon.engine.parts import lnob
 
     with handled(json_output):
         view = lnob(monitor(), indicator, geo, engine=engine)

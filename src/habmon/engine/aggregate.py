@@ -6,13 +6,20 @@ aggregate) — and executed by whichever backend the caller connects.
 
 For a weighted mean (e.g. 11.1.1 weighted by urban population)::
 
-    value    = Σ wᵢ vᵢ / Σ wᵢ             over members i that reported a value
-    coverage = Σ wᵢ (reported) / Σ wᵢ (all members)
+    value    = Σ wᵢ vᵢ / Σ wᵢ             over members i with a value (own or filled)
+    coverage = Σ wᵢ (with a value, own or filled) / Σ wᵢ (all members)
+    coverage_reported = Σ wᵢ (with a value reported for the year) / Σ wᵢ (all members)
+    filled_share      = Σ wᵢ (filled) / Σ wᵢ (with a value)       the share of the value's weight that is filled
     people   = value × Σ wᵢ (all members)   (non-reporting members taken at the group's mean)
+
+The publication rule is judged on ``coverage_reported`` ≥ the registry's ``min_coverage``; the world meets it
+for a year only when every SDG region does too (:func:`world_rule`). An aggregate with a value that does not
+meet it is an estimate (nature ``E``): shown as such, never a headline, the latest figure or a progress end.
 
 Gaps: a member without a value for the year takes the value of its nearest year within the
 indicator's ``max_gap_years`` (registry ``aggregation.gap_filling: nearest``; the earlier year on a
-tie). Such values are counted as ``imputed_units`` (nature E) and included in the coverage.
+tie). Such values are counted as ``imputed_units`` (nature E), included in ``coverage`` and ``filled_share``, not
+in ``coverage_reported``.
 With ``gap_filling: regional_mean`` a country still without a value then takes its SDG sub-region's
 weighted mean of the year (:func:`regional_means`): it counts in the value, the people and
 ``imputed_units``, but neither in the coverage nor in ``units_reported`` — the coverage stays the share
@@ -22,7 +29,7 @@ of the weight that reported.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
 from typing import Any
@@ -35,6 +42,7 @@ from habmon.indicators.model import AggregationMethod, Indicator, Unit
 from habmon.problems import HabmonError
 
 WORLD = "001"
+ESTIMATE = "E"  # the nature of an aggregate that does not meet the publication rule (SDG Global Database)
 
 
 class Level(StrEnum):
@@ -58,8 +66,15 @@ class Aggregate:
     units_reported: int
     units_total: int
     imputed_units: int
-    published: bool  # coverage at least the indicator's minimum (registry min_coverage)
+    published: bool  # coverage_reported at least the indicator's minimum (registry min_coverage); world: regions too
     gap_filling: str = "none"
+    coverage_reported: float | None = None  # by values reported for the year only (no filled value)
+    filled_share: float | None = None  # share of the value's weight that is filled (nearest year or regional mean)
+
+    @property
+    def nature(self) -> str | None:
+        """``E`` (estimated) for a value that does not meet the publication rule; None for a published one."""
+        return None if self.published or self.value is None else ESTIMATE
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,7 +88,17 @@ class Aggregate:
             "imputed_units": self.imputed_units,
             "gap_filling": self.gap_filling,
             "meets_publication_rule": self.published,
+            "coverage_reported": self.coverage_reported,
+            "filled_share": self.filled_share,
+            "nature": self.nature,
         }
+
+
+def world_rule(world: Aggregate, regions: Iterable[Aggregate]) -> Aggregate:
+    """The world meets the publication rule only when it does itself and every SDG region does too."""
+    if not world.published or all(r.published for r in regions):
+        return world
+    return replace(world, published=False)
 
 
 def members(geography: Geography, level: Level, year: int) -> pd.DataFrame:
@@ -145,6 +170,7 @@ def aggregate_expr(values: Any, weights: Any, membership: Any, method: Aggregati
     reported = has_value & ~regional
     imputed = joined.imputed.fill_null(False)
     weight = joined.weight.fill_null(0)
+    counted = has_value & (weight > 0) if method == AggregationMethod.WEIGHTED_MEAN else has_value
     if method == AggregationMethod.WEIGHTED_MEAN:
         numerator = (joined.value * weight).sum(where=has_value & (weight > 0))
         denominator = weight.sum(where=has_value & (weight > 0))
@@ -155,6 +181,9 @@ def aggregate_expr(values: Any, weights: Any, membership: Any, method: Aggregati
         numerator=numerator,
         denominator=denominator,
         weight_reported=weight.sum(where=reported),
+        weight_own=weight.sum(where=has_value & ~imputed),
+        weight_valued=weight.sum(where=counted),
+        weight_filled=weight.sum(where=counted & imputed),
         weight_total=weight.sum(),
         units_reported=reported.sum(),
         imputed_units=(has_value & imputed).sum(),
@@ -196,6 +225,8 @@ def aggregate(
     for row in frame.itertuples(index=False):
         value = None if pd.isna(row.value) else float(row.value)
         coverage = float(row.weight_reported / row.weight_total) if row.weight_total else None
+        own = float(_zero(row.weight_own) / row.weight_total) if row.weight_total else None
+        filled = float(_zero(row.weight_filled) / row.weight_valued) if _zero(row.weight_valued) else None
         result.append(
             Aggregate(
                 code=row.group,
@@ -206,8 +237,15 @@ def aggregate(
                 units_reported=int(row.units_reported),
                 units_total=int(row.units_total),
                 imputed_units=int(row.imputed_units),
-                published=coverage is not None and coverage >= indicator.aggregation.min_coverage,
+                published=own is not None and value is not None and own >= indicator.aggregation.min_coverage,
                 gap_filling=indicator.aggregation.gap_filling_text(),
+                coverage_reported=own,
+                filled_share=filled,
             )
         )
     return result
+
+
+def _zero(x: Any) -> float:
+    """A sum over no row is null: 0."""
+    return 0.0 if pd.isna(x) else float(x)

@@ -19,8 +19,11 @@ from sqlalchemy import func, insert, select
 from habmon.engine.aggregate import Aggregate, Level
 from habmon.engine.backends import connect
 from habmon.engine.context import EngineContext as Monitor  # what the engine needs of habmon.services.Monitor
-from habmon.engine.panel import AGGREGATE_COLUMNS, IndicatorSpec, Panel, materialized, membership_frame
-from habmon.engine.service import SDG_BASELINE_YEAR, IndicatorData, assess_like_for_like, like_for_like
+from habmon.engine.data import IndicatorData
+from habmon.engine.panel import Panel, materialized
+from habmon.engine.panel_aggregates import AGGREGATE_COLUMNS
+from habmon.engine.panel_spec import IndicatorSpec, membership_frame
+from habmon.engine.progress import SDG_BASELINE_YEAR, assess_like_for_like, like_for_like
 from habmon.indicators.model import AggregationMethod, Indicator
 from habmon.methods.progress import Method
 from habmon.store import bulk
@@ -31,7 +34,7 @@ AGGREGABLE = (AggregationMethod.WEIGHTED_MEAN, AggregationMethod.SUM)
 PROGRESS_LEVELS = (Level.WORLD, Level.REGION)
 RESULT_COLUMNS = [
     "run_id", "kind", "indicator", "geo_code", "level", "period", "value", "people", "coverage", "units_reported",
-    "units_total", "imputed_units", "published", "method", "status", "details",
+    "units_total", "imputed_units", "published", "method", "status", "details", "coverage_reported", "filled_share",
 ]  # fmt: skip
 
 Progress = Callable[[str, int, int], None]
@@ -72,6 +75,7 @@ def _aggregate_row(code: str, gap_filling: str, a: Any) -> dict[str, Any]:
         "period": int(a.period), "value": _number(a.value), "people": _number(a.people),
         "coverage": _number(a.coverage), "units_reported": int(a.units_reported), "units_total": int(a.units_total),
         "imputed_units": int(a.imputed_units), "published": bool(a.published),
+        "coverage_reported": _number(a.coverage_reported), "filled_share": _number(a.filled_share),
         "details": json.dumps({"gap_filling": gap_filling}),
     }  # fmt: skip
 
@@ -99,6 +103,8 @@ def _published_series(group: str, frame: pd.DataFrame) -> list[tuple[int, Aggreg
                 units_total=int(a.units_total),
                 imputed_units=int(a.imputed_units),
                 published=True,
+                coverage_reported=_number(a.coverage_reported),
+                filled_share=_number(a.filled_share),
             ),
         )
         for a in frame.sort_values("period").itertuples(index=False)
@@ -109,7 +115,7 @@ def aggregate_progress(
     indicator: Indicator, aggregates: pd.DataFrame, data: IndicatorData, backend: Any
 ) -> list[dict[str, Any]]:
     """Progress of the world and regional aggregates of one indicator with both methods, like for like
-    (:func:`habmon.engine.service.like_for_like`: one panel of countries at baseline and latest year)."""
+    (:func:`habmon.engine.progress.like_for_like`: one panel of countries at baseline and latest year)."""
     rows: list[dict[str, Any]] = []
     for level in PROGRESS_LEVELS:
         kept = aggregates[

@@ -16,7 +16,7 @@ the *panel* P(b) is the members with a value — own or gap-filled — at both b
 
 The baseline used is the first accepted candidate; progress compares value_P(b) with value_P(t).
 Every rejected candidate is kept with its coverage, so the result says why the baseline moved.
-Pure functions; the engine computes the panels (``habmon.engine.service``).
+Pure functions; the engine computes the panels (``habmon.engine.progress``).
 """
 
 from __future__ import annotations

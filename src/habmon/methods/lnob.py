@@ -2,7 +2,7 @@
 
 **Gaps.** For one place (a country, or an aggregate), a dimension d and a group g, with vg(y)
 the group's value and T(y) the total in year y (for an aggregate: the total over the same members
-that report the group — see ``habmon.engine.service``)::
+that report the group — see ``habmon.engine.parts``)::
 
     gap(y)   = vg(y) − T(y)            ratio(y) = vg(y) / T(y)   (none when T(y) = 0)
     trend    = (gap(l) − gap(f)) / (l − f)      per year, f and l the first and latest year with both values

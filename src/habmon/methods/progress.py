@@ -32,7 +32,7 @@ instead (projected = v_t + change × (T − t)); this is reported in ``note``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from habmon.indicators.model import Direction
@@ -58,6 +58,7 @@ class Status(StrEnum):
     INSUFFICIENT_DATA = "insufficient_data"
 
 
+EPSILON = 1e-9  # relative: a value equal to its target up to rounding meets it
 UNSD_TARGET_THRESHOLDS = (0.95, 0.10, 0.0)
 UNSD_RATE_THRESHOLDS = (0.02, 0.005, 0.0)
 STATCAN_TARGET_THRESHOLDS = (0.95, 0.60, 0.0)
@@ -114,11 +115,48 @@ def milestones(
     baseline_year: int | None = None,
 ) -> tuple[Progress, ...]:
     """The same trend judged against each of several targets, earliest first — the plan's yearly targets
-    2026–2029 ask "is 2026 on track?", not only the last one."""
+    2026–2029 ask "is 2026 on track?", not only the last one (:func:`milestone`)."""
     return tuple(
-        assess(series, direction=direction, method=method, baseline_year=baseline_year, target=target)
+        milestone(series, direction=direction, method=method, baseline_year=baseline_year, target=target)
         for target in sorted(targets)
     )
+
+
+def milestone(
+    series: Sequence[tuple[int, float]],
+    *,
+    direction: Direction,
+    target: Point,
+    method: Method = Method.UNSD,
+    baseline_year: int | None = None,
+) -> Progress:
+    """One yearly target judged on the value the trend projects for its year (both methods project alike)::
+
+        projected = v_t × (1 + CAGR) ** (T − t)        (v_t + change × (T − t) where a value is 0)
+        meets     ⇔ projected ≥ x (increase wanted) · projected ≤ x (decrease wanted)
+
+    ``met`` when the latest value and the projection both meet it, ``on_track`` when the projection does;
+    otherwise never either: where the baseline already met the target the trend moves away from it (the method's
+    lowest status: ``regression`` / ``deterioration``), else the method's score decides, capped one below
+    ``on_track`` (UNSD's P ≥ 0.95 is on track for the final target, not for a yearly one the projection misses).
+    """
+    trend = assess(series, direction=direction, method=method, baseline_year=baseline_year)
+    ladder = LADDERS[method]
+    base, last, rate = trend.baseline, trend.latest, trend.cagr
+    if base is None or last is None or rate is None:
+        return replace(trend, target=target)
+    linear = base.value <= 0 or last.value <= 0
+    horizon = max(target.year - last.year, 0)
+    projected = last.value + rate * horizon if linear else last.value * (1 + rate) ** horizon
+    if _met(projected, target.value, direction):
+        status = Status.MET if _met(last.value, target.value, direction) else ladder[0]
+        return Progress(method, status, base, last, target, rate, None, projected, trend.note)
+    if _met(base.value, target.value, direction) or target.year <= last.year:
+        note = "the projection moves away from a target the baseline already met"
+        return Progress(method, ladder[3], base, last, target, rate, None, projected, trend.note or note)
+    judged = assess(series, direction=direction, method=method, baseline_year=baseline_year, target=target)
+    status = ladder[1] if judged.status in (ladder[0], Status.MET) else judged.status
+    return Progress(method, status, base, last, target, judged.cagr, judged.score, projected, judged.note)
 
 
 def milestone_dict(progress: Progress) -> dict[str, object]:
@@ -148,8 +186,10 @@ def _classify(score: float, thresholds: tuple[float, float, float], ladder: Sequ
     return ladder[3]
 
 
-def _met(latest: float, target: float, direction: Direction) -> bool:
-    return latest >= target if direction == Direction.INCREASE else latest <= target
+def _met(value: float, target: float, direction: Direction) -> bool:
+    """Whether ``value`` meets ``target`` in the wanted direction (equal, to rounding, meets it)."""
+    slack = EPSILON * max(abs(target), 1.0)
+    return value >= target - slack if direction == Direction.INCREASE else value <= target + slack
 
 
 def assess(
@@ -191,6 +231,9 @@ def assess(
 
     if _met(last.value, target.value, direction):
         return Progress(method, Status.MET, base, last, target, rate, None, None, note)
+    if _met(base.value, target.value, direction):  # the baseline met it, the latest value no longer does
+        away = note or "the latest value moved away from a target the baseline already met"
+        return Progress(method, ladder[3], base, last, target, rate, None, None, away)
     if target.year <= last.year:
         raise ProgressError(
             "the target year must be after the latest value", expected=f"> {last.year}", found=str(target.year)

@@ -278,14 +278,16 @@ engine_result = Table(
     Column("period", Integer),
     Column("value", Float),
     Column("people", Float),
-    Column("coverage", Float),
+    Column("coverage", Float),  # including filled values
     Column("units_reported", Integer),
     Column("units_total", Integer),
     Column("imputed_units", Integer),
-    Column("published", Boolean),
+    Column("published", Boolean),  # judged on coverage_reported (migration 0011)
     Column("method", String(20)),
     Column("status", String(30)),
     Column("details", JSON, nullable=False),
+    Column("coverage_reported", Float),  # by values reported for the year only (migration 0011)
+    Column("filled_share", Float),  # share of the value's weight that is filled (migration 0011)
     Index("ix_engine_result_run", "run_id", "indicator"),
 )
 

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from habmon.access.model import Principal
+from habmon.engine.aggregate import ESTIMATE
 from habmon.engine.run import latest_run, run_results
 from habmon.geo.model import Geography
 from habmon.services import Monitor
@@ -74,6 +75,10 @@ def aggregate_row(row: Mapping[str, Any]) -> dict[str, Any]:
         "imputed_units": row["imputed_units"],
         "meets_publication_rule": bool(row["published"]),
         "gap_filling": details.get("gap_filling", "none"),
+        "coverage_reported": row.get("coverage_reported"),
+        "filled_share": row.get("filled_share"),
+        # an aggregate with a value below the publication rule is an estimate: shown as such, never a headline
+        "nature": None if row["published"] or row["value"] is None else ESTIMATE,
     }
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from habmon.engine.aggregate import Level
-from habmon.engine.service import SDG_BASELINE_YEAR, compare_places
+from habmon.engine.progress import SDG_BASELINE_YEAR
+from habmon.engine.service import compare_places
 from habmon.methods.progress import Method, Status
 from habmon.problems import NotFound
 from habmon.web.api.common import ERRORS, PageInfo, PageParams, paginate
@@ -47,6 +48,11 @@ class AggregateOut(BaseModel):
     imputed_units: int | None
     meets_publication_rule: bool
     gap_filling: str
+    coverage_reported: float | None = Field(
+        None, description="share of the weight covered by values reported for the year (no filled value)"
+    )
+    filled_share: float | None = Field(None, description="share of the value's weight that is gap-filled")
+    nature: str | None = Field(None, description="E: an estimate that does not meet the publication rule")
 
 
 class AggregateList(BaseModel):

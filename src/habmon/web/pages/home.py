@@ -71,6 +71,8 @@ def headline_indicators(registry: Registry, figures: RunFigures | None, lang: st
                     "year": latest["period"],
                     "value": latest["value"],
                     "coverage": latest["coverage"],
+                    "coverage_reported": latest["coverage_reported"],
+                    "filled_share": latest["filled_share"],
                     "people": latest["people"],
                 },
                 "trend": sparkline([(r["period"], r["value"]) for r in series]),

@@ -16,7 +16,9 @@ import pandas as pd
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from habmon.engine.backends import connect
-from habmon.engine.service import IndicatorData, compare_places, lnob_view
+from habmon.engine.data import IndicatorData
+from habmon.engine.parts import lnob_view
+from habmon.engine.service import compare_places
 from habmon.geo.model import Geography, UnitKind
 from habmon.indicators.appraisal import appraise
 from habmon.indicators.model import Indicator, TargetBasis
@@ -118,17 +120,34 @@ def appraisal(indicator: Indicator, plan: Plan, lang: str) -> dict[str, Any]:
     }
 
 
-def baseline_and_targets(indicator: Indicator, geography: Geography, lang: str) -> dict[str, Any]:
+def progress_baseline(figures: RunFigures | None, code: str, geo: str) -> dict[str, Any] | None:
+    """The one baseline of an indicator and place: where the run's progress starts (like for like for an aggregate),
+    the same for both methods — shown in the targets table, the progress table and the chart alike."""
+    rows = [] if figures is None else figures.progress_of(code, geo)
+    found = {(r["baseline"]["year"], r["baseline"]["value"]) for r in rows if r["baseline"]}
+    if not found:
+        return None
+    ((year, value),) = found  # both methods start from the same point
+    return {"year": year, "value": value}
+
+
+def baseline_and_targets(
+    indicator: Indicator, geography: Geography, lang: str, figures: RunFigures | None = None
+) -> dict[str, Any]:
     def place(code: str) -> str:
         return geography.units[code].name(lang) if code in geography.units else code
 
     b = indicator.baseline
+    used = progress_baseline(figures, indicator.code, b.geo)
     return {
         "baseline": {
-            "value": b.value,
-            "year": b.year,
+            # the baseline progress is measured from (the run's), else the plan's stated one until a run has one
+            "value": b.value if used is None else used["value"],
+            "year": b.year if used is None else used["year"],
             "geo": b.geo,
             "geo_name": place(b.geo),
+            "from_run": used is not None,
+            "stated": {"value": b.value, "year": b.year},  # as the plan states it (para 32 for 11.1.1)
             "source": b.source,
             "note": None if b.note is None else b.note.get(lang),
         },
@@ -153,7 +172,14 @@ def world_and_regions(figures: RunFigures, code: str, geography: Geography, lang
         {
             **geo_ref(geography.units[geo], lang),
             "points": [
-                {"year": r["period"], "value": r["value"], "coverage": r["coverage"], "people": r["people"]}
+                {
+                    "year": r["period"],
+                    "value": r["value"],
+                    "coverage": r["coverage"],
+                    "coverage_reported": r["coverage_reported"],
+                    "filled_share": r["filled_share"],
+                    "people": r["people"],
+                }
                 for r in figures.series(code, geo)
             ],
         }
@@ -174,7 +200,13 @@ def projection(figures: RunFigures, code: str, series: list[dict[str, Any]]) -> 
     }
 
 
-def chart_of(indicator: Indicator, series: list[dict[str, Any]], projected: dict[str, Any] | None) -> Any:
+def chart_of(
+    indicator: Indicator,
+    series: list[dict[str, Any]],
+    projected: dict[str, Any] | None,
+    baseline: dict[str, Any] | None = None,
+) -> Any:
+    """``baseline``: the page's one baseline (:func:`baseline_and_targets`), marked where it is the world's."""
     lines = [
         Line(
             s["code"],
@@ -191,9 +223,8 @@ def chart_of(indicator: Indicator, series: list[dict[str, Any]], projected: dict
         ]
         lines.append(Line("projection", "projection", points, "projection"))
     markers: list[Marker] = []
-    b = indicator.baseline
-    if b.geo == WORLD and b.value is not None and b.year is not None:
-        markers.append(Marker("baseline", b.year, b.value))
+    if baseline is not None and baseline["geo"] == WORLD and baseline["value"] is not None and baseline["year"]:
+        markers.append(Marker("baseline", baseline["year"], baseline["value"]))
     markers += [
         Marker("target", t.year, t.value)
         for t in indicator.targets.values
@@ -290,7 +321,7 @@ def disaggregation_section(
     lang: str,
 ) -> dict[str, Any]:
     """The registry's dimensions, how many published values are disaggregated, and the world's gaps (computed
-    once per run from its input snapshot by :func:`habmon.engine.service.lnob_view`, then kept)."""
+    once per run from its input snapshot by :func:`habmon.engine.parts.lnob_view`, then kept)."""
     parts = int((frame["disaggregation_key"] != "").sum()) if not frame.empty else 0
     section: dict[str, Any] = {"published_values": parts, "world": None}
     if parts == 0 or figures is None:
@@ -328,14 +359,15 @@ def indicator_data(site: Site, figures: Figures, code: str, lang: str, year: int
     countries = country_values(totals, geography) if not totals.empty else totals
     series = world_and_regions(run, indicator.code, geography, lang) if run else []
     projected = projection(run, indicator.code, series) if run else None
+    targets = baseline_and_targets(indicator, geography, lang, run)
     return {
         "indicator": metadata(indicator, plan, registry, lang),
         "appraisal": appraisal(indicator, plan, lang),
-        **baseline_and_targets(indicator, geography, lang),
+        **targets,
         "run": run_ref(run),
         "series": series,
         "projection": projected,
-        "chart": chart_of(indicator, series, projected),
+        "chart": chart_of(indicator, series, projected, targets["baseline"]),
         "chart_table": chart_table(series),
         "estimates": estimates_section(figures.monitor(), frame, indicator.code, geography, registry, lang),
         "map": world_map(countries, geography, year, lang) if not countries.empty else None,

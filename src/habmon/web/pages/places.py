@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 
-from habmon.engine.service import lnob
+from habmon.engine.parts import lnob
 from habmon.geo.model import Engagement, Geography, GeoUnit, UnitKind
 from habmon.indicators.registry import Registry
 from habmon.services import ILLUSTRATIVE_LABEL, Monitor

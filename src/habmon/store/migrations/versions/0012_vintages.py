@@ -4,7 +4,7 @@ Existing rows are dated as habmon dates a batch that declares none: the shipped 
 (as ``habmon.ingest.shipped`` declares it), everything else by the month it was loaded or submitted.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-03
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"  # after 0011 (engine_result coverage columns), merged in the same release
 branch_labels = None
 depends_on = None
 
