@@ -37,7 +37,8 @@ from habmon.surveys.compute import (
 )
 from habmon.surveys.design import LonelyPSU
 from habmon.surveys.domains import domains
-from habmon.surveys.microdata import FORMATS, read_microdata
+from habmon.surveys.microdata import read_microdata
+from habmon.surveys.readers import format_of
 from habmon.surveys.recipe import Recipe
 from habmon.surveys.recipe_sql import (
     EXCLUDED,
@@ -153,7 +154,8 @@ def compute_file(
 ) -> Computation:
     """The indicator from a microdata file: DuckDB for Parquet and CSV, else (or declined) the reference path."""
     name = file or path.name
-    fmt = FORMATS.get(path.suffix.lower())
+    plugin = format_of(path)
+    fmt = plugin.name if plugin is not None else None
     if fmt in FAST_FORMATS:
         try:
             with duckdb.connect(config={"threads": threads} if threads else {}) as con:

@@ -31,7 +31,7 @@ from fastapi.responses import RedirectResponse
 from habmon.access.model import Action, Principal
 from habmon.access.policy import Rule, rule_for
 from habmon.surveys.design import Design, LonelyPSU
-from habmon.surveys.microdata import FORMATS
+from habmon.surveys.readers import microdata_formats
 from habmon.surveys.recipe import load_recipe, recipe_indicators
 from habmon.surveys.service import Registration, SurveyError, Surveys, dimensions_of
 from habmon.web.app import Site
@@ -107,7 +107,7 @@ def registration_form(site: Site, values: Mapping[str, Any]) -> dict[str, Any]:
         "values": dict(values),
         "units": list(UNITS),
         "lonely_psu_rules": [str(r) for r in LonelyPSU],
-        "formats": sorted(FORMATS),
+        "formats": sorted(microdata_formats()),
         "max_upload_bytes": site.services.settings.max_upload_bytes,
     }
 
