@@ -7,7 +7,9 @@ need=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 command -v java >/dev/null || need+=(default-jre-headless)
 command -v chromium >/dev/null || need+=(chromium)  # end-to-end tests (tests/e2e), driven by Playwright
-dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need+=(fonts-noto-cjk)  # Chinese text in the browser screenshots
+dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need+=(fonts-noto-cjk)  # Chinese text in the browser screenshots and the PDF report
+ldconfig -p | grep -q libpangoft2-1.0 || need+=(libpango-1.0-0 libpangoft2-1.0-0)  # WeasyPrint (PDF report)
+command -v pdftotext >/dev/null || need+=(poppler-utils)  # the report tests read the PDF (pdftotext, pdffonts, pdftoppm)
 # R's survey package: the reference the survey estimators are tested against (tests/test_surveys_*.py)
 # (the tests read R's answers as JSON: jsonlite; the survey benchmark reads its files with data.table)
 Rscript -e 'library(survey); library(jsonlite); library(data.table)' >/dev/null 2>&1 ||
